@@ -80,6 +80,16 @@ enum crm_err sync_hlc_observe(struct sync_db *s, sync_hlc remote, struct crm_err
 /* Turns capture off (remote applies, eviction) and back on. On by default. */
 void sync_capture_set(struct sync_db *s, bool on);
 
+/*
+ * Small persistent key/value state kept in the sync tables (the client's pull
+ * cursor, the server it syncs with ...). Written inside the caller's
+ * transaction if one is open, so a page and its cursor commit together.
+ * sync_state_get: CRM_ENOTFOUND if key was never set; *out malloc()ed, caller frees.
+ */
+enum crm_err sync_state_get(struct sync_db *s, const char *key, char **out, struct crm_error *err);
+enum crm_err sync_state_set(struct sync_db *s, const char *key, const char *value,
+			    struct crm_error *err);
+
 /* ---- change sets ------------------------------------------------------ */
 
 enum sync_vtype { SYNC_NULL, SYNC_INT, SYNC_REAL, SYNC_TEXT };
