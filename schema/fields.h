@@ -31,7 +31,11 @@
 enum crm_err field_phone(const char *field, const char *in, char out[FIELD_PHONE_MAX],
 			 struct crm_error *err);
 
-/* E-mail: trimmed, domain lower-cased (local part kept), one @, a dotted domain. */
+/*
+ * E-mail: trimmed, width-folded, lower-cased (the local part too: one canonical
+ * form for duplicate detection), one @, a dotted domain, at most 254 bytes.
+ * CRM_ETOOBIG if the result does not fit in outsz.
+ */
 enum crm_err field_email(const char *field, const char *in, char *out, size_t outsz,
 			 struct crm_error *err);
 
