@@ -1,0 +1,197 @@
+/* The writer connection, the reader pool, and the route table of protocol v1. */
+#include "srv_app.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "migrate.h"
+
+enum crm_err srv_app_open(struct srv_app *app, const char *path, size_t nreaders,
+			  struct crm_error *err)
+{
+	enum crm_err rc = CRM_OK;
+
+	memset(app, 0, sizeof *app);
+	pthread_mutex_init(&app->write_lock, NULL);
+	pthread_mutex_init(&app->pool_lock, NULL);
+	pthread_cond_init(&app->pool_free, NULL);
+	app->limits.page_fields = 20000;
+	app->limits.push_fields = 100000;
+	app->limits.max_skew_ms = 5 * 60 * 1000;
+	rc = srv_db_open(path, SRV_DB_SYNC, &app->writer, err);
+	if (rc != CRM_OK)
+		goto out;
+	app->readers = calloc(nreaders, sizeof *app->readers);
+	app->reader_busy = calloc(nreaders, sizeof *app->reader_busy);
+	if (!app->readers || !app->reader_busy) {
+		rc = crm_fail(err, CRM_ENOMEM, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < nreaders; i++) {
+		rc = srv_db_open(path, SRV_DB_SYNC | SRV_DB_READONLY, &app->readers[i], err);
+		if (rc != CRM_OK)
+			goto out;
+		app->nreaders++;
+	}
+out:
+	if (rc != CRM_OK)
+		srv_app_close(app);
+	return rc;
+}
+
+void srv_app_close(struct srv_app *app)
+{
+	for (size_t i = 0; i < app->nreaders; i++)
+		srv_db_close(&app->readers[i]);
+	free(app->readers);
+	free(app->reader_busy);
+	app->readers = NULL;
+	app->reader_busy = NULL;
+	app->nreaders = 0;
+	srv_db_close(&app->writer);
+	pthread_mutex_destroy(&app->write_lock);
+	pthread_mutex_destroy(&app->pool_lock);
+	pthread_cond_destroy(&app->pool_free);
+}
+
+struct srv_db *srv_app_reader_get(struct srv_app *app)
+{
+	struct srv_db *r = NULL;
+
+	pthread_mutex_lock(&app->pool_lock);
+	while (!r) {
+		for (size_t i = 0; i < app->nreaders && !r; i++) {
+			if (!app->reader_busy[i]) {
+				app->reader_busy[i] = true;
+				r = &app->readers[i];
+			}
+		}
+		if (!r)
+			pthread_cond_wait(&app->pool_free, &app->pool_lock);
+	}
+	pthread_mutex_unlock(&app->pool_lock);
+	return r;
+}
+
+void srv_app_reader_put(struct srv_app *app, struct srv_db *r)
+{
+	pthread_mutex_lock(&app->pool_lock);
+	app->reader_busy[r - app->readers] = false;
+	pthread_cond_signal(&app->pool_free);
+	pthread_mutex_unlock(&app->pool_lock);
+}
+
+bool srv_authenticate(struct srv_app *app, struct srv_req *req, struct srv_resp *resp,
+		      struct srv_session *out)
+{
+	struct crm_error err;
+	struct srv_db *r;
+	enum crm_err rc;
+	const char *h = req->authorization;
+
+	if (!h || strncasecmp(h, "Bearer ", 7) != 0) {
+		srv_resp_error(resp, 401, "unauthorized",
+			       "no bearer token: log in first (crm login --server URL --user NAME)");
+		return false;
+	}
+	h += 7;
+	while (*h == ' ')
+		h++;
+	r = srv_app_reader_get(app);
+	rc = srv_auth(r->db, h, out, &err);
+	srv_app_reader_put(app, r);
+	if (rc != CRM_OK) {
+		const char *code;
+		unsigned st = srv_status_of(rc, &code);
+
+		srv_resp_error(resp, st, code, "%s", err.msg);
+		return false;
+	}
+	memcpy(req->user, out->user.name, sizeof req->user);
+	memcpy(req->device, out->device.id, sizeof req->device);
+	return true;
+}
+
+/* ---- routes ----------------------------------------------------------- */
+
+static const char *str_member(const cJSON *o, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+/* POST /v1/login {"user","password","device"} -> {"token", ...} */
+static void route_login(void *ctx, struct srv_req *req, struct srv_resp *resp)
+{
+	struct srv_app *app = ctx;
+	const char *user = str_member(req->json, "user");
+	const char *password = str_member(req->json, "password");
+	const char *device = str_member(req->json, "device");
+	char token[SRV_TOKEN_SIZE];
+	struct srv_session s;
+	struct crm_error err;
+	struct srv_db *r;
+	enum crm_err rc;
+	cJSON *o;
+
+	if (!user || !password) {
+		srv_resp_error(resp, 400, "malformed",
+			       "login needs {\"user\": ..., \"password\": ..., \"device\": ...} as strings");
+		return;
+	}
+	if (!device || !device[0])
+		device = "laptop";
+	r = srv_app_reader_get(app);
+	rc = srv_login(r->db, user, password, device, token, &s, &err);
+	srv_app_reader_put(app, r);
+	if (rc != CRM_OK) {
+		const char *code;
+		unsigned st = srv_status_of(rc, &code);
+
+		srv_resp_error(resp, st, code, "%s", err.msg);
+		return;
+	}
+	snprintf(req->user, sizeof req->user, "%s", s.user.name);
+	memcpy(req->device, s.device.id, sizeof req->device);
+	o = cJSON_CreateObject();
+	if (o) {
+		cJSON_AddNumberToObject(o, "protocol", SRV_PROTOCOL);
+		cJSON_AddNumberToObject(o, "schema", schema_version());
+		cJSON_AddStringToObject(o, "token", token);
+		cJSON_AddStringToObject(o, "user", s.user.name);
+		cJSON_AddStringToObject(o, "role", srv_role_name(s.user.role));
+		if (s.user.team[0])
+			cJSON_AddStringToObject(o, "team", s.user.team);
+		cJSON_AddStringToObject(o, "device", s.device.id);
+		cJSON_AddStringToObject(o, "site", sync_site_id(app->writer.sync));
+	}
+	resp->json = o;
+	resp->status = 200;
+}
+
+/* GET /v1/health: is it up, which versions. No token needed. */
+static void route_health(void *ctx, struct srv_req *req, struct srv_resp *resp)
+{
+	struct srv_app *app = ctx;
+	cJSON *o = cJSON_CreateObject();
+
+	(void)req;
+	if (o) {
+		cJSON_AddNumberToObject(o, "protocol", SRV_PROTOCOL);
+		cJSON_AddNumberToObject(o, "schema", schema_version());
+		cJSON_AddStringToObject(o, "site", sync_site_id(app->writer.sync));
+		cJSON_AddStringToObject(o, "status", "ok");
+	}
+	resp->json = o;
+	resp->status = 200;
+}
+
+const struct srv_route srv_routes[] = {
+	{"POST", "/v1/login", route_login},
+	{"POST", "/v1/sync", srv_route_sync},
+	{"GET", "/v1/health", route_health},
+};
+const size_t srv_routes_count = sizeof srv_routes / sizeof srv_routes[0];

@@ -1,0 +1,62 @@
+/*
+ * srv_app: the state `crm-server serve` shares between request threads.
+ *
+ * One writer connection (with the sync core: the server's site id and HLC)
+ * behind a mutex, so write transactions never interleave, and a small pool of
+ * reader connections for what only reads (token checks, pull pages), which
+ * run concurrently under WAL.
+ */
+#ifndef SERVER_SRV_APP_H
+#define SERVER_SRV_APP_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "srv_db.h"
+#include "srv_http.h"
+
+#define SRV_PROTOCOL 1
+
+struct srv_limits {
+	size_t page_fields;    /* fields per pulled page */
+	size_t push_fields;    /* fields accepted per pushed batch (more: 413) */
+	int64_t max_skew_ms;   /* a pushed clock further ahead than this is refused */
+};
+
+struct srv_app {
+	struct srv_db writer;
+	pthread_mutex_t write_lock;
+	struct srv_db *readers;
+	bool *reader_busy;
+	size_t nreaders;
+	pthread_mutex_t pool_lock;
+	pthread_cond_t pool_free;
+	struct srv_limits limits;
+};
+
+/* Opens the writer (migrating the file) and nreaders reader connections. */
+enum crm_err srv_app_open(struct srv_app *app, const char *path, size_t nreaders,
+			  struct crm_error *err);
+void srv_app_close(struct srv_app *app);
+
+/* Borrows a reader connection (waits for one); give it back with srv_app_reader_put. */
+struct srv_db *srv_app_reader_get(struct srv_app *app);
+void srv_app_reader_put(struct srv_app *app, struct srv_db *r);
+
+/* The routes of protocol v1 (srv_routes.c). */
+extern const struct srv_route srv_routes[];
+extern const size_t srv_routes_count;
+
+/* POST /v1/sync (srv_sync.c). */
+void srv_route_sync(void *app, struct srv_req *req, struct srv_resp *resp);
+
+/*
+ * Checks the Authorization: Bearer header on a reader connection; on failure
+ * fills resp with 401 and returns false. On success the log names fill req.
+ */
+bool srv_authenticate(struct srv_app *app, struct srv_req *req, struct srv_resp *resp,
+		      struct srv_session *out);
+
+#endif

@@ -1,0 +1,210 @@
+/* Opens the server database: WAL, busy timeout, migrations, sync core. */
+#include "srv_db.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "crm_time.h"
+#include "migrate.h"
+#include "tables.h"
+
+extern const struct schema_migration server_migrations[];
+extern const size_t server_migrations_count;
+
+#define BUSY_TIMEOUT_MS 10000
+#define MAX_TABLES 16
+
+static const char *const quiet_cols[] = {"updated_at", NULL};
+static struct sync_table_spec spec[MAX_TABLES];
+
+const struct sync_table_spec *srv_sync_tables(size_t *n)
+{
+	size_t k = schema_tables_count < MAX_TABLES ? schema_tables_count : MAX_TABLES;
+
+	/* Filled each call from the schema's own list: the same values every time. */
+	for (size_t i = 0; i < k; i++) {
+		spec[i].name = schema_tables[i].name;
+		spec[i].quiet = quiet_cols;
+	}
+	*n = k;
+	return spec;
+}
+
+int srv_db_version(void)
+{
+	return server_migrations_count ? server_migrations[server_migrations_count - 1].version : 0;
+}
+
+static enum crm_err exec(sqlite3 *db, const char *sql, struct crm_error *err)
+{
+	char *msg = NULL;
+	enum crm_err rc = CRM_OK;
+	int src = sqlite3_exec(db, sql, NULL, NULL, &msg);
+
+	if (src == SQLITE_BUSY || src == SQLITE_LOCKED)
+		rc = crm_fail(err, CRM_EBUSY, "database busy: %s", msg ? msg : sqlite3_errmsg(db));
+	else if (src != SQLITE_OK)
+		rc = crm_fail(err, CRM_EDB, "%s: %s", sql, msg ? msg : sqlite3_errmsg(db));
+	sqlite3_free(msg);
+	return rc;
+}
+
+enum crm_err srv_db_begin(sqlite3 *db, struct crm_error *err)
+{
+	return exec(db, "BEGIN IMMEDIATE", err);
+}
+
+enum crm_err srv_db_commit(sqlite3 *db, struct crm_error *err)
+{
+	return exec(db, "COMMIT", err);
+}
+
+void srv_db_rollback(sqlite3 *db)
+{
+	if (!sqlite3_get_autocommit(db))
+		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+/* Applies the server's own migrations, tracked in srv_migrations. */
+static enum crm_err server_migrate(sqlite3 *db, struct crm_error *err)
+{
+	sqlite3_stmt *get = NULL, *put = NULL;
+	enum crm_err rc = CRM_OK;
+	int have = 0;
+
+	rc = srv_db_begin(db, err);
+	if (rc != CRM_OK)
+		return rc;
+	rc = exec(db,
+		  "CREATE TABLE IF NOT EXISTS srv_migrations (version INTEGER PRIMARY KEY, "
+		  "name TEXT NOT NULL, applied_at INTEGER NOT NULL)",
+		  err);
+	if (rc != CRM_OK)
+		goto out;
+	if (sqlite3_prepare_v2(db, "SELECT coalesce(max(version), 0) FROM srv_migrations", -1,
+			       &get, NULL) != SQLITE_OK ||
+	    sqlite3_step(get) != SQLITE_ROW) {
+		rc = crm_fail(err, CRM_EDB, "cannot read server schema version: %s",
+			      sqlite3_errmsg(db));
+		goto out;
+	}
+	have = sqlite3_column_int(get, 0);
+	if (have > srv_db_version()) {
+		rc = crm_fail(err, CRM_EVERSION,
+			      "server tables are version %d, newer than this crm-server (%d): "
+			      "upgrade crm-server",
+			      have, srv_db_version());
+		goto out;
+	}
+	if (sqlite3_prepare_v2(db,
+			       "INSERT INTO srv_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+			       -1, &put, NULL) != SQLITE_OK) {
+		rc = crm_fail(err, CRM_EDB, "%s", sqlite3_errmsg(db));
+		goto out;
+	}
+	for (size_t i = 0; i < server_migrations_count; i++) {
+		const struct schema_migration *m = &server_migrations[i];
+
+		if (m->version <= have)
+			continue;
+		rc = exec(db, m->sql, err);
+		if (rc != CRM_OK)
+			goto out;
+		sqlite3_reset(put);
+		sqlite3_bind_int(put, 1, m->version);
+		sqlite3_bind_text(put, 2, m->name, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(put, 3, crm_now_ms());
+		if (sqlite3_step(put) != SQLITE_DONE) {
+			rc = crm_fail(err, CRM_EDB, "cannot record server migration %s: %s", m->name,
+				      sqlite3_errmsg(db));
+			goto out;
+		}
+	}
+	rc = srv_db_commit(db, err);
+out:
+	sqlite3_finalize(get);
+	sqlite3_finalize(put);
+	if (rc != CRM_OK)
+		srv_db_rollback(db);
+	return rc;
+}
+
+/* True if the file has the server tables (made by `crm-server init`). */
+static bool initialized(sqlite3 *db)
+{
+	sqlite3_stmt *st = NULL;
+	bool yes = false;
+
+	if (sqlite3_prepare_v2(db,
+			       "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'srv_migrations'",
+			       -1, &st, NULL) == SQLITE_OK)
+		yes = sqlite3_step(st) == SQLITE_ROW;
+	sqlite3_finalize(st);
+	return yes;
+}
+
+enum crm_err srv_db_open(const char *path, unsigned mode, struct srv_db *out,
+			 struct crm_error *err)
+{
+	enum crm_err rc = CRM_OK;
+	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX;
+	size_t ntables = 0;
+	const struct sync_table_spec *tables = srv_sync_tables(&ntables);
+
+	out->db = NULL;
+	out->sync = NULL;
+	if (mode & SRV_DB_CREATE)
+		flags |= SQLITE_OPEN_CREATE;
+	else if (access(path, F_OK) != 0)
+		return crm_fail(err, CRM_ENOTFOUND,
+				"%s: no such database (make one with `crm-server init --db %s`)", path,
+				path);
+	if (sqlite3_open_v2(path, &out->db, flags, NULL) != SQLITE_OK) {
+		rc = crm_fail(err, CRM_EDB, "cannot open %s: %s", path,
+			      out->db ? sqlite3_errmsg(out->db) : "out of memory");
+		goto out;
+	}
+	sqlite3_busy_timeout(out->db, BUSY_TIMEOUT_MS);
+	rc = exec(out->db, "PRAGMA journal_mode = WAL", err);
+	if (rc == CRM_OK)
+		rc = exec(out->db, "PRAGMA synchronous = NORMAL", err);
+	if (rc == CRM_OK)
+		rc = exec(out->db, "PRAGMA foreign_keys = ON", err);
+	if (rc != CRM_OK)
+		goto out;
+	if (!(mode & SRV_DB_CREATE) && !initialized(out->db)) {
+		rc = crm_fail(err, CRM_ENOTFOUND,
+			      "%s is not a crm-server database (make one with `crm-server init`)",
+			      path);
+		goto out;
+	}
+	if (!(mode & SRV_DB_READONLY)) {
+		rc = schema_migrate(out->db, NULL, err);
+		if (rc == CRM_OK)
+			rc = server_migrate(out->db, err);
+		if (rc != CRM_OK)
+			goto out;
+	}
+	if (mode & SRV_DB_SYNC) {
+		struct sync_options opt = {.max_skew_ms = 0};
+
+		rc = sync_open(out->db, tables, ntables, &opt, &out->sync, err);
+		if (rc != CRM_OK)
+			goto out;
+	}
+out:
+	if (rc != CRM_OK)
+		srv_db_close(out);
+	return rc;
+}
+
+void srv_db_close(struct srv_db *d)
+{
+	if (d->sync)
+		sync_close(d->sync);
+	d->sync = NULL;
+	if (d->db)
+		sqlite3_close(d->db);
+	d->db = NULL;
+}
