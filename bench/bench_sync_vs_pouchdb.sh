@@ -17,11 +17,12 @@
 # the proxied times are printed too). Both sides get identical treatment.
 #
 # usage: bench/bench_sync_vs_pouchdb.sh [--customers N] [--activities N] [--seed S]
-#            [--adapter leveldb|memory] [--only crm|pouchdb] [--keep]
+#            [--adapter leveldb|memory] [--pouch-batch-size N] [--only crm|pouchdb] [--keep]
 #   BUILD=DIR   the Release build directory to use (default build-pouch-rel)
 #   --adapter   the express-pouchdb server's storage: leveldb (default; on disk, like
 #               crm-server's SQLite file) or memory. The local PouchDBs are always
 #               leveldb (on disk, like crm's replica files).
+#   --pouch-batch-size  PouchDB replication batch_size (default: PouchDB's own, 100)
 #   --keep      keep the work directory (databases, logs) and print its path
 # Needs: cmake + the project's Debian packages, python3, node and npm (Debian:
 # apt-get install nodejs npm). Installs bench/pouchdb/node_modules with `npm ci`
@@ -36,6 +37,7 @@ SEED=20261124
 ADAPTER=leveldb
 ONLY=""
 KEEP=0
+PBATCH=()
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--customers) NCUST=$2; shift 2 ;;
@@ -43,8 +45,9 @@ while [ $# -gt 0 ]; do
 	--seed) SEED=$2; shift 2 ;;
 	--adapter) ADAPTER=$2; shift 2 ;;
 	--only) ONLY=$2; shift 2 ;;
+	--pouch-batch-size) PBATCH=(--batch-size "$2"); shift 2 ;;
 	--keep) KEEP=1; shift ;;
-	-h|--help) sed -n '2,28p' "$0"; exit 0 ;;
+	-h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d'; exit 0 ;;
 	*) echo "bench_sync_vs_pouchdb: unknown option $1 (see --help)" >&2; exit 2 ;;
 	esac
 done
@@ -251,13 +254,13 @@ pouch_side() {
 		wait_http "$URLPORT" "$spid" "$P/server-$mode.log"
 		[ -n "$ppid" ] && proxy_mark "$ppid" "$P/proxy.stats" >/dev/null
 		say "PouchDB ($mode): laptop 1 replicates to the server"
-		out=$(node "$PD/bench.js" push --dir "$P/laptop1" --url "http://127.0.0.1:$URLPORT/crm") ||
+		out=$(node "$PD/bench.js" push --dir "$P/laptop1" --url "http://127.0.0.1:$URLPORT/crm" "${PBATCH[@]}") ||
 			{ POUCH_FAIL="push ($mode) failed"; stop "$spid"; return 1; }
 		R[pouch.push_ms.$mode]=$(jget "$out" ms)
 		[ "$(jget "$out" docs_written)" = "$NDOCS" ] || { POUCH_FAIL="push wrote $(jget "$out" docs_written) docs"; return 1; }
 		[ -n "$ppid" ] && R[pouch.push_bytes]=$(proxy_mark "$ppid" "$P/proxy.stats")
 		say "PouchDB ($mode): fresh laptop 2 replicates from the server"
-		out=$(node "$PD/bench.js" pull --dir "$P/laptop2" --url "http://127.0.0.1:$URLPORT/crm" --expect "$NDOCS") ||
+		out=$(node "$PD/bench.js" pull --dir "$P/laptop2" --url "http://127.0.0.1:$URLPORT/crm" --expect "$NDOCS" "${PBATCH[@]}") ||
 			{ POUCH_FAIL="pull ($mode) failed"; stop "$spid"; return 1; }
 		R[pouch.pull_ms.$mode]=$(jget "$out" ms)
 		[ -n "$ppid" ] && R[pouch.pull_bytes]=$(proxy_mark "$ppid" "$P/proxy.stats")
@@ -275,7 +278,8 @@ if [ "$ONLY" != pouchdb ]; then crm_side || true; fi
 # ---------------------------------------------------------------- report
 export RESULTS
 RESULTS=$(for k in "${!R[@]}"; do printf '%s\t%s\n' "$k" "${R[$k]}"; done)
-export CRM_FAIL POUCH_FAIL NCUST NACT SEED ADAPTER ONLY
+PBS=${PBATCH[1]:-100 (default)}
+export CRM_FAIL POUCH_FAIL NCUST NACT SEED ADAPTER ONLY PBS
 python3 - <<'EOF'
 import json, os
 r = {}
@@ -291,8 +295,9 @@ def b(side, phase, way):
         return None
     d = json.loads(r[k])
     return d["up"] + d["down"] if way == "total" else d[way]
-print("sync benchmark: %s customers + %s activities (seed %s), express-pouchdb storage %s"
-      % (os.environ["NCUST"], os.environ["NACT"], os.environ["SEED"], os.environ["ADAPTER"]))
+print("sync benchmark: %s customers + %s activities (seed %s); express-pouchdb storage %s, "
+      "PouchDB batch_size %s"
+      % (os.environ["NCUST"], os.environ["NACT"], os.environ["SEED"], os.environ["ADAPTER"], os.environ["PBS"]))
 print("%-34s %14s %14s %12s" % ("", "crm", "PouchDB 9", "PouchDB/crm"))
 rows = []
 for phase in ("push", "pull"):
