@@ -127,6 +127,18 @@ proxy_mark() { # pid, stats file
 	done
 	tail -1 "$2"
 }
+# Sums crm-server's per-request log lines FROM+1..TO (route, bytes in/out, ms).
+srvlog_sum() { # file, from, to
+	sed -n "$(($2 + 1)),$3p" "$1" | python3 -c '
+import sys, collections
+n = bi = bo = ms = 0
+for line in sys.stdin:
+    f = line.split()
+    if len(f) >= 9 and f[3] == "POST" and f[4].startswith("/v1/sync") and f[8].endswith("ms"):
+        n += 1; bi += int(f[6]); bo += int(f[7]); ms += int(f[8][:-2])
+print("%d requests to /v1/sync, request bodies %s bytes, response bodies %s bytes, %d ms in the server"
+      % (n, format(bi, ","), format(bo, ","), ms))'
+}
 jget() { python3 -c 'import json,sys; print(json.loads(sys.argv[1])[sys.argv[2]])' "$1" "$2"; }
 
 # ---------------------------------------------------------------- data
@@ -194,11 +206,14 @@ crm_side() {
 		wait_http "$URLPORT" "$spid" "$C/serve-$mode.log"
 		[ -n "$ppid" ] && proxy_mark "$ppid" "$C/proxy.stats" >/dev/null
 		say "crm ($mode): laptop 1 pushes"
+		local l0 l1 l2
+		l0=$(lines "$C/serve-$mode.log")
 		t0=$(now_ns)
 		CRM_HOME="$C/laptop1" "$CRM" sync >"$C/push-$mode.log" 2>&1 ||
 			{ CRM_FAIL="crm sync (push, $mode): $(tail -3 "$C/push-$mode.log")"; stop "$spid"; return 1; }
 		R[crm.push_ms.$mode]=$(ms_since "$t0")
 		[ -n "$ppid" ] && R[crm.push_bytes]=$(proxy_mark "$ppid" "$C/proxy.stats")
+		l1=$(lines "$C/serve-$mode.log")
 		say "crm ($mode): laptop 2 pulls"
 		t0=$(now_ns)
 		CRM_HOME="$C/laptop2" "$CRM" sync >"$C/pull-$mode.log" 2>&1 ||
@@ -207,6 +222,9 @@ crm_side() {
 		[ -n "$ppid" ] && R[crm.pull_bytes]=$(proxy_mark "$ppid" "$C/proxy.stats")
 		stop "$spid"
 		[ -n "$ppid" ] && stop "$ppid"
+		l2=$(lines "$C/serve-$mode.log")
+		R[crm.push_log.$mode]=$(srvlog_sum "$C/serve-$mode.log" "$l0" "$l1")
+		R[crm.pull_log.$mode]=$(srvlog_sum "$C/serve-$mode.log" "$l1" "$l2")
 		local n2 ns
 		n2=$(sqlite3 "$C/laptop2/replica.db" "SELECT (SELECT count(*) FROM customers)+(SELECT count(*) FROM activities)")
 		ns=$(sqlite3 "$C/server.db" "SELECT (SELECT count(*) FROM customers)+(SELECT count(*) FROM activities)")
@@ -316,6 +334,10 @@ def fmt(v, scale):
 for label, c, p, scale in rows:
     ratio = "%.1fx" % (p / c) if c and p else "-"
     print("%-34s %14s %14s %12s" % (label, fmt(c, scale), fmt(p, scale), ratio))
+for phase in ("push", "pull"):
+    k = "crm.%s_log.direct" % phase
+    if k in r:
+        print("crm-server log, %s (direct): %s" % (phase, r[k]))
 if os.environ["CRM_FAIL"]:
     print("crm side could not be run: " + os.environ["CRM_FAIL"])
 if os.environ["POUCH_FAIL"]:
