@@ -863,7 +863,7 @@ static const char *money_number(const char **pp, int64_t *mant, int *frac)
 			p++;
 			continue;
 		}
-		if (v > (INT64_MAX - 9) / 10)
+		if (v > (INT64_MAX - (*p - '0')) / 10)
 			return "too large an amount";
 		v = v * 10 + (*p - '0');
 		nint++;
@@ -878,7 +878,7 @@ static const char *money_number(const char **pp, int64_t *mant, int *frac)
 	if (*p == '.') {
 		p++;
 		while (is_digit(*p)) {
-			if (v > (INT64_MAX - 9) / 10 || nfrac > 12)
+			if (v > (INT64_MAX - (*p - '0')) / 10 || nfrac > 12)
 				return "too large an amount";
 			v = v * 10 + (*p - '0');
 			nfrac++;
@@ -1070,7 +1070,8 @@ enum crm_err field_time(const char *field, const char *in, int64_t *ms, struct c
 			rc = bad(err, field, in, "not a time (units are m, h, d, w)", TIME_EXAMPLE);
 			goto out;
 		}
-		if ((amount < 0 ? -amount : amount) > REL_MAX_DAYS * (86400000LL / unit_ms)) {
+		/* |amount| <= 10^8 and unit_ms < 10^9: the product cannot overflow */
+		if ((amount < 0 ? -amount : amount) * unit_ms > REL_MAX_DAYS * 86400000LL) {
 			rc = bad(err, field, in, "too far away", TIME_EXAMPLE);
 			goto out;
 		}
