@@ -1,0 +1,596 @@
+/* Merge of remote change sets: per-field LWW on (HLC, site), conflicts kept, one write per row. */
+#include "apply.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conflict.h"
+#include "crm_time.h"
+#include "hlc.h"
+
+/* A version with its base, as compared during merge. */
+struct version {
+	sync_hlc hlc;
+	const char *site;
+	sync_hlc base_hlc;
+	const char *base_site;
+};
+
+struct pending_conflict {
+	int ci;
+	const struct sync_field *incoming; /* the remote field */
+	bool incoming_loses;
+	struct sync_value in_place;        /* value in place (owned) */
+	struct version p;                  /* version in place */
+	char p_site[37];
+};
+
+struct row_work {
+	const struct sync_field **win;     /* per column: the winning field, or NULL */
+	struct pending_conflict *pc;
+	size_t npc, cappc;
+};
+
+static enum crm_err refuse(struct sync_apply_result *res, const char *tbl, const char *id,
+			   const char *col, enum crm_err code, const char *reason,
+			   struct crm_error *err)
+{
+	struct sync_refusal *r, *nr;
+
+	nr = realloc(res->refused, (res->nrefused + 1) * sizeof *nr);
+	if (!nr)
+		return crm_fail(err, CRM_ENOMEM, "refusals");
+	res->refused = nr;
+	r = &nr[res->nrefused];
+	r->table = strdup(tbl ? tbl : "");
+	r->id = strdup(id ? id : "");
+	r->col = strdup(col ? col : "");
+	r->reason = strdup(reason ? reason : crm_strerror(code));
+	r->code = code;
+	res->nrefused++;
+	if (!r->table || !r->id || !r->col || !r->reason)
+		return crm_fail(err, CRM_ENOMEM, "refusals");
+	return CRM_OK;
+}
+
+void sync_apply_result_release(struct sync_apply_result *r)
+{
+	if (!r)
+		return;
+	for (size_t i = 0; i < r->nrefused; i++) {
+		free(r->refused[i].table);
+		free(r->refused[i].id);
+		free(r->refused[i].col);
+		free(r->refused[i].reason);
+	}
+	free(r->refused);
+	memset(r, 0, sizeof *r);
+}
+
+static bool same_version(sync_hlc ah, const char *as, sync_hlc bh, const char *bs)
+{
+	return ah == bh && strcmp(as ? as : "", bs ? bs : "") == 0;
+}
+
+/* The row write for a column set, prepared once per (table, set, kind). */
+static enum crm_err row_stmt(struct sync_db *s, struct db_table *t, uint64_t mask, bool insert,
+			     sqlite3_stmt **out, struct crm_error *err)
+{
+	struct crm_buf sql;
+	enum crm_err rc = CRM_OK;
+	struct db_rowstmt *e;
+	int n = 0;
+
+	for (size_t i = 0; i < t->nrowst; i++) {
+		if (t->rowst[i].mask == mask && t->rowst[i].insert == insert) {
+			*out = t->rowst[i].st;
+			return CRM_OK;
+		}
+	}
+	if (t->nrowst == t->caprowst) {
+		size_t ncap = t->caprowst ? t->caprowst * 2 : 8;
+		struct db_rowstmt *nr = realloc(t->rowst, ncap * sizeof *nr);
+
+		if (!nr)
+			return crm_fail(err, CRM_ENOMEM, "statement cache");
+		t->rowst = nr;
+		t->caprowst = ncap;
+	}
+	crm_buf_init(&sql, 1 << 20);
+	if (insert) {
+		rc = crm_buf_addf(&sql, "INSERT INTO \"%s\"(\"%s\"", t->name, t->pk);
+		for (size_t i = 0; i < t->ncols && rc == CRM_OK; i++) {
+			if (mask & ((uint64_t)1 << i))
+				rc = crm_buf_addf(&sql, ", \"%s\"", t->cols[i].name);
+		}
+		if (rc == CRM_OK)
+			rc = crm_buf_addstr(&sql, ") VALUES(?1");
+		for (size_t i = 0; i < t->ncols && rc == CRM_OK; i++) {
+			if (mask & ((uint64_t)1 << i))
+				rc = crm_buf_addf(&sql, ", ?%d", 2 + n++);
+		}
+		if (rc == CRM_OK)
+			rc = crm_buf_addstr(&sql, ")");
+	} else {
+		rc = crm_buf_addf(&sql, "UPDATE \"%s\" SET ", t->name);
+		for (size_t i = 0; i < t->ncols && rc == CRM_OK; i++) {
+			if (mask & ((uint64_t)1 << i)) {
+				rc = crm_buf_addf(&sql, "%s\"%s\" = ?%d", n ? ", " : "", t->cols[i].name,
+						  2 + n);
+				n++;
+			}
+		}
+		if (rc == CRM_OK)
+			rc = crm_buf_addf(&sql, " WHERE \"%s\" = ?1", t->pk);
+	}
+	if (rc != CRM_OK) {
+		rc = crm_fail(err, rc, "row statement");
+		goto out;
+	}
+	e = &t->rowst[t->nrowst];
+	rc = db_prepare(s, sql.data, &e->st, err);
+	if (rc != CRM_OK)
+		goto out;
+	e->mask = mask;
+	e->insert = insert;
+	t->nrowst++;
+	*out = e->st;
+out:
+	crm_buf_release(&sql);
+	return rc;
+}
+
+/* Runs the row write; returns the SQLite result code (SQLITE_DONE on success). */
+static int row_write(struct sync_db *s, struct db_table *t, const char *rid,
+		     const struct sync_field *const *win, uint64_t mask, bool insert,
+		     struct crm_error *err, enum crm_err *rc)
+{
+	sqlite3_stmt *st = NULL;
+	int n = 2, step;
+
+	*rc = row_stmt(s, t, mask, insert, &st, err);
+	if (*rc != CRM_OK)
+		return SQLITE_ERROR;
+	sqlite3_bind_text(st, 1, rid, -1, SQLITE_STATIC);
+	for (size_t i = 0; i < t->ncols; i++) {
+		if (mask & ((uint64_t)1 << i))
+			db_value_bind(st, n++, &win[i]->v);
+	}
+	step = sqlite3_step(st);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return step;
+}
+
+static enum crm_err read_in_place(struct sync_db *s, struct db_table *t, int ci, const char *rid,
+				  struct sync_value *v, struct crm_error *err)
+{
+	struct db_col *c = &t->cols[ci];
+	enum crm_err rc = CRM_OK;
+	int step;
+
+	memset(v, 0, sizeof *v);
+	if (!c->get) {
+		char sql[512];
+
+		snprintf(sql, sizeof sql, "SELECT \"%s\" FROM \"%s\" WHERE \"%s\" = ?1", c->name,
+			 t->name, t->pk);
+		rc = db_prepare(s, sql, &c->get, err);
+		if (rc != CRM_OK)
+			return rc;
+	}
+	sqlite3_bind_text(c->get, 1, rid, -1, SQLITE_STATIC);
+	step = sqlite3_step(c->get);
+	if (step == SQLITE_ROW) {
+		if (db_value_from_column(c->get, 0, v) != CRM_OK)
+			rc = crm_fail(err, CRM_ENOMEM, "value");
+	} else if (step != SQLITE_DONE) {
+		rc = db_fail(s, err, "read value");
+	}
+	sqlite3_reset(c->get);
+	sqlite3_clear_bindings(c->get);
+	return rc;
+}
+
+static enum crm_err add_pending(struct row_work *w, struct sync_db *s, struct db_table *t,
+				const char *rid, int ci, const struct sync_field *f, bool f_loses,
+				const struct version *p, struct crm_error *err)
+{
+	struct pending_conflict *pc;
+	enum crm_err rc;
+
+	if (w->npc == w->cappc) {
+		size_t ncap = w->cappc ? w->cappc * 2 : 4;
+		struct pending_conflict *np = realloc(w->pc, ncap * sizeof *np);
+
+		if (!np)
+			return crm_fail(err, CRM_ENOMEM, "conflicts");
+		w->pc = np;
+		w->cappc = ncap;
+	}
+	pc = &w->pc[w->npc];
+	memset(pc, 0, sizeof *pc);
+	pc->ci = ci;
+	pc->incoming = f;
+	pc->incoming_loses = f_loses;
+	pc->p = *p;
+	snprintf(pc->p_site, sizeof pc->p_site, "%s", p->site ? p->site : "");
+	pc->p.site = NULL;
+	pc->p.base_site = NULL;
+	if (w->win[ci]) {
+		/* in place is an earlier field of this same set */
+		const struct sync_value *v = &w->win[ci]->v;
+
+		pc->in_place = *v;
+		if (v->type == SYNC_TEXT) {
+			pc->in_place.s = strdup(v->s ? v->s : "");
+			if (!pc->in_place.s)
+				return crm_fail(err, CRM_ENOMEM, "conflicts");
+		}
+		rc = CRM_OK;
+	} else {
+		rc = read_in_place(s, t, ci, rid, &pc->in_place, err);
+	}
+	if (rc == CRM_OK)
+		w->npc++;
+	return rc;
+}
+
+static void work_release(struct row_work *w)
+{
+	for (size_t i = 0; i < w->npc; i++)
+		db_value_release(&w->pc[i].in_place);
+	free(w->pc);
+	free(w->win);
+}
+
+/* Writes the winners; fields that break a table constraint are refused one by one. */
+static enum crm_err write_winners(struct sync_db *s, struct db_table *t, const struct sync_row *row,
+				  struct row_work *w, bool exists, struct sync_apply_result *res,
+				  struct crm_error *err)
+{
+	enum crm_err rc = CRM_OK;
+	uint64_t mask = 0;
+	int step;
+
+	for (size_t i = 0; i < t->ncols; i++) {
+		if (w->win[i])
+			mask |= (uint64_t)1 << i;
+	}
+	if (!mask)
+		return CRM_OK;
+	step = row_write(s, t, row->id, w->win, mask, !exists, err, &rc);
+	if (rc != CRM_OK)
+		return rc;
+	if (step == SQLITE_DONE)
+		return CRM_OK;
+	if ((sqlite3_errcode(s->db) & 0xff) != SQLITE_CONSTRAINT)
+		return db_fail(s, err, "apply");
+	/* Some value breaks a constraint: find which, field by field. */
+	if (!exists) {
+		sqlite3_stmt *ins = t->insert_pk;
+
+		sqlite3_bind_text(ins, 1, row->id, -1, SQLITE_STATIC);
+		step = sqlite3_step(ins);
+		sqlite3_reset(ins);
+		sqlite3_clear_bindings(ins);
+		if (step != SQLITE_DONE) {
+			if ((sqlite3_errcode(s->db) & 0xff) != SQLITE_CONSTRAINT)
+				return db_fail(s, err, "apply");
+			for (size_t i = 0; i < t->ncols && rc == CRM_OK; i++) {
+				if (!w->win[i])
+					continue;
+				rc = refuse(res, row->table, row->id, t->cols[i].name, CRM_EINVAL,
+					    "the row cannot be created here (table constraint)", err);
+				w->win[i] = NULL;
+			}
+			return rc;
+		}
+	}
+	for (size_t i = 0; i < t->ncols && rc == CRM_OK; i++) {
+		char why[CRM_ERRMSG_MAX];
+
+		if (!w->win[i])
+			continue;
+		step = row_write(s, t, row->id, w->win, (uint64_t)1 << i, false, err, &rc);
+		if (rc != CRM_OK)
+			break;
+		if (step == SQLITE_DONE)
+			continue;
+		if ((sqlite3_errcode(s->db) & 0xff) != SQLITE_CONSTRAINT) {
+			rc = db_fail(s, err, "apply");
+			break;
+		}
+		snprintf(why, sizeof why, "value breaks a table constraint: %s", sqlite3_errmsg(s->db));
+		rc = refuse(res, row->table, row->id, t->cols[i].name, CRM_EINVAL, why, err);
+		w->win[i] = NULL;
+	}
+	return rc;
+}
+
+/* One "" clock row stands for a whole new row written at one version. */
+static bool whole_row_at_one_version(const struct db_table *t, const struct row_work *w)
+{
+	const struct sync_field *first = w->win[0];
+
+	if (t->ncols == 0 || !first)
+		return false;
+	for (size_t i = 1; i < t->ncols; i++) {
+		const struct sync_field *f = w->win[i];
+
+		if (!f || f->hlc != first->hlc || strcmp(f->site, first->site) != 0 ||
+		    f->base_hlc != first->base_hlc || strcmp(f->base_site, first->base_site) != 0)
+			return false;
+	}
+	return true;
+}
+
+static enum crm_err apply_row(struct sync_db *s, struct db_table *t, const struct sync_row *row,
+			      sync_field_check check, void *ctx, struct sync_apply_result *res,
+			      struct crm_error *err)
+{
+	struct db_clock *clocks = NULL;
+	size_t nclocks = 0;
+	struct row_work w;
+	enum crm_err rc;
+	bool exists = true;
+	size_t nwin = 0;
+
+	memset(&w, 0, sizeof w);
+	w.win = calloc(t->ncols ? t->ncols : 1, sizeof *w.win);
+	if (!w.win)
+		return crm_fail(err, CRM_ENOMEM, "apply");
+	rc = db_clock_load(s, t->name, row->id, &clocks, &nclocks, err);
+	if (rc != CRM_OK)
+		goto out;
+	for (size_t j = 0; j < row->nfields; j++) {
+		const struct sync_field *f = &row->fields[j];
+		int ci = db_col_find(t, f->col);
+		struct version p = {0, "", 0, ""};
+		bool quiet, has_p;
+		int cmp;
+
+		if (ci < 0) {
+			char why[CRM_ERRMSG_MAX];
+
+			snprintf(why, sizeof why, "unknown column %s.%s", row->table, f->col);
+			rc = refuse(res, row->table, row->id, f->col, CRM_ENOTFOUND, why, err);
+			if (rc != CRM_OK)
+				goto out;
+			continue;
+		}
+		if (check) {
+			struct crm_error e;
+			enum crm_err crc;
+
+			crm_error_clear(&e);
+			crc = check(ctx, row, f, &e);
+			if (crc != CRM_OK) {
+				rc = refuse(res, row->table, row->id, f->col, crc,
+					    e.msg[0] ? e.msg : crm_strerror(crc), err);
+				if (rc != CRM_OK)
+					goto out;
+				continue;
+			}
+		}
+		if (w.win[ci]) {
+			const struct sync_field *e = w.win[ci];
+
+			p = (struct version){e->hlc, e->site, e->base_hlc, e->base_site};
+		} else {
+			const struct db_clock *e = db_clock_effective(clocks, nclocks, f->col);
+
+			if (e)
+				p = (struct version){e->hlc, e->site, e->base_hlc, e->base_site};
+		}
+		has_p = !(p.hlc == 0 && p.site[0] == '\0');
+		quiet = t->cols[ci].quiet;
+		cmp = db_version_cmp(f->hlc, f->site, p.hlc, p.site);
+		if (cmp == 0) {
+			res->ignored++;
+			continue;
+		}
+		if (cmp > 0) {
+			if (!quiet && has_p && !same_version(f->base_hlc, f->base_site, p.hlc, p.site) &&
+			    strcmp(f->site, p.site) != 0) {
+				rc = add_pending(&w, s, t, row->id, ci, f, false, &p, err);
+				if (rc != CRM_OK)
+					goto out;
+			}
+			if (!w.win[ci])
+				nwin++;
+			w.win[ci] = f;
+			continue;
+		}
+		res->ignored++;
+		if (!quiet && !same_version(f->base_hlc, f->base_site, p.hlc, p.site) &&
+		    !same_version(p.base_hlc, p.base_site, f->hlc, f->site) &&
+		    strcmp(f->site, p.site) != 0) {
+			rc = add_pending(&w, s, t, row->id, ci, f, true, &p, err);
+			if (rc != CRM_OK)
+				goto out;
+		}
+	}
+	if (nwin == 0 && w.npc == 0)
+		goto out;
+	if (nwin > 0 && nclocks == 0) {
+		sqlite3_stmt *st = t->exists;
+		int step;
+
+		sqlite3_bind_text(st, 1, row->id, -1, SQLITE_STATIC);
+		step = sqlite3_step(st);
+		exists = step == SQLITE_ROW;
+		sqlite3_reset(st);
+		sqlite3_clear_bindings(st);
+		if (step != SQLITE_ROW && step != SQLITE_DONE) {
+			rc = db_fail(s, err, "apply");
+			goto out;
+		}
+	}
+	rc = write_winners(s, t, row, &w, exists, res, err);
+	if (rc != CRM_OK)
+		goto out;
+	if (!exists && nclocks == 0 && whole_row_at_one_version(t, &w)) {
+		const struct sync_field *f = w.win[0];
+
+		rc = db_clock_put(s, t->name, row->id, "", f->hlc, f->site, f->base_hlc,
+				  f->base_site, err);
+		if (rc != CRM_OK)
+			goto out;
+		res->applied += t->ncols;
+	} else {
+		for (size_t i = 0; i < t->ncols; i++) {
+			const struct sync_field *f = w.win[i];
+
+			if (!f)
+				continue;
+			rc = db_clock_put(s, t->name, row->id, t->cols[i].name, f->hlc, f->site,
+					  f->base_hlc, f->base_site, err);
+			if (rc != CRM_OK)
+				goto out;
+			res->applied++;
+		}
+	}
+	for (size_t k = 0; k < w.npc; k++) {
+		struct pending_conflict *pc = &w.pc[k];
+		const struct sync_field *f = pc->incoming;
+		bool added = false;
+
+		if (!pc->incoming_loses && w.win[pc->ci] == NULL)
+			continue; /* the winner was refused: nothing replaced */
+		if (pc->incoming_loses)
+			rc = conflict_add(s, t->name, row->id, f->col, &f->v, f->hlc, f->site,
+					  &pc->in_place, pc->p.hlc, pc->p_site, &added, err);
+		else
+			rc = conflict_add(s, t->name, row->id, f->col, &pc->in_place, pc->p.hlc,
+					  pc->p_site, &f->v, f->hlc, f->site, &added, err);
+		if (rc != CRM_OK)
+			goto out;
+		if (added)
+			res->conflicts++;
+	}
+out:
+	free(clocks);
+	work_release(&w);
+	return rc;
+}
+
+enum crm_err sync_apply(struct sync_db *s, const struct sync_changeset *cs, unsigned flags,
+			sync_field_check check, void *ctx, struct sync_apply_result *res,
+			struct crm_error *err)
+{
+	enum crm_err rc = CRM_OK;
+	bool own_txn = !(flags & SYNC_APPLY_IN_TXN);
+	bool open = false;
+	sync_hlc maxh = 0;
+	int64_t now = crm_now_ms();
+
+	memset(res, 0, sizeof *res);
+	if (!cs || cs->nrows == 0)
+		return CRM_OK;
+	/* Clock sanity first: one clock too far ahead refuses the whole set. */
+	for (size_t i = 0; i < cs->nrows; i++) {
+		const struct sync_row *r = &cs->rows[i];
+
+		for (size_t j = 0; j < r->nfields; j++) {
+			sync_hlc h = r->fields[j].hlc;
+
+			if (hlc_too_far(h, now, s->max_skew_ms))
+				return sync_hlc_observe(s, h, err);
+			if (h > maxh)
+				maxh = h;
+		}
+	}
+	rc = db_exec(s, own_txn ? "BEGIN IMMEDIATE" : "SAVEPOINT sync_apply", err);
+	if (rc != CRM_OK)
+		return rc;
+	open = true;
+	db_refresh(s);
+	rc = sync_hlc_observe(s, maxh, err);
+	if (rc != CRM_OK)
+		goto out;
+	s->applying = true;
+	for (size_t i = 0; i < cs->nrows && rc == CRM_OK; i++) {
+		const struct sync_row *r = &cs->rows[i];
+		struct db_table *t = db_table_find(s, r->table);
+
+		if (!t) {
+			char why[CRM_ERRMSG_MAX];
+
+			snprintf(why, sizeof why, "unknown table %s", r->table);
+			for (size_t j = 0; j < r->nfields && rc == CRM_OK; j++)
+				rc = refuse(res, r->table, r->id, r->fields[j].col, CRM_ENOTFOUND, why, err);
+			continue;
+		}
+		rc = apply_row(s, t, r, check, ctx, res, err);
+	}
+	if (rc == CRM_OK)
+		rc = db_save_floors(s, err);
+out:
+	s->applying = false;
+	if (open) {
+		if (rc == CRM_OK) {
+			rc = db_exec(s, own_txn ? "COMMIT" : "RELEASE sync_apply", err);
+			if (rc != CRM_OK && own_txn)
+				sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+		} else if (own_txn) {
+			sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+		} else {
+			sqlite3_exec(s->db, "ROLLBACK TO sync_apply", NULL, NULL, NULL);
+			sqlite3_exec(s->db, "RELEASE sync_apply", NULL, NULL, NULL);
+		}
+	}
+	if (rc != CRM_OK)
+		sync_apply_result_release(res);
+	return rc;
+}
+
+enum crm_err sync_evict_row(struct sync_db *s, const char *table, const char *id,
+			    struct crm_error *err)
+{
+	struct db_table *t = db_table_find(s, table);
+	sqlite3_stmt *st = NULL;
+	enum crm_err rc;
+	char sql[512];
+
+	if (!t)
+		return crm_fail(err, CRM_ENOTFOUND, "table %s is not replicated", table);
+	rc = db_exec(s, "SAVEPOINT sync_evict", err);
+	if (rc != CRM_OK)
+		return rc;
+	s->applying = true;
+	snprintf(sql, sizeof sql, "DELETE FROM \"%s\" WHERE \"%s\" = ?1", t->name, t->pk);
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
+		rc = db_fail(s, err, "evict");
+		goto out;
+	}
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		rc = db_fail(s, err, "evict");
+		goto out;
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	db_refresh(s);
+	if (sqlite3_prepare_v2(s->db, "DELETE FROM sync_clock WHERE tbl = ?1 AND rid = ?2", -1, &st,
+			       NULL) != SQLITE_OK) {
+		rc = db_fail(s, err, "evict");
+		goto out;
+	}
+	sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		rc = db_fail(s, err, "evict");
+		goto out;
+	}
+	rc = db_save_floors(s, err);
+out:
+	sqlite3_finalize(st);
+	s->applying = false;
+	if (rc != CRM_OK)
+		sqlite3_exec(s->db, "ROLLBACK TO sync_evict", NULL, NULL, NULL);
+	if (sqlite3_exec(s->db, "RELEASE sync_evict", NULL, NULL, NULL) != SQLITE_OK && rc == CRM_OK)
+		rc = db_fail(s, err, "evict");
+	return rc;
+}

@@ -1,0 +1,437 @@
+/* JSON encode/decode of change sets with strict validation. */
+#include "codec.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "crm_id.h"
+#include "crm_utf8.h"
+#include "db.h"
+
+#define JSON_INT_MAX 9007199254740992LL /* 2^53: larger integers lose bits as JSON numbers */
+
+/* ---- encode ------------------------------------------------------------ */
+
+static cJSON *encode_value(const struct sync_value *v)
+{
+	cJSON *o, *x;
+
+	switch (v->type) {
+	case SYNC_TEXT:
+		return cJSON_CreateString(v->s ? v->s : "");
+	case SYNC_INT:
+		if (v->i >= -JSON_INT_MAX && v->i <= JSON_INT_MAX)
+			return cJSON_CreateNumber((double)v->i);
+		o = cJSON_CreateObject();
+		if (o) {
+			char b[32];
+
+			snprintf(b, sizeof b, "%lld", (long long)v->i);
+			if (!cJSON_AddStringToObject(o, "i", b)) {
+				cJSON_Delete(o);
+				return NULL;
+			}
+		}
+		return o;
+	case SYNC_REAL:
+		o = cJSON_CreateObject();
+		if (!o)
+			return NULL;
+		if (isnan(v->r))
+			x = cJSON_CreateString("nan");
+		else if (isinf(v->r))
+			x = cJSON_CreateString(v->r > 0 ? "inf" : "-inf");
+		else
+			x = cJSON_CreateNumber(v->r);
+		if (!x || !cJSON_AddItemToObject(o, "r", x)) {
+			cJSON_Delete(x);
+			cJSON_Delete(o);
+			return NULL;
+		}
+		return o;
+	case SYNC_NULL:
+	default:
+		return cJSON_CreateNull();
+	}
+}
+
+static bool add_hlc(cJSON *arr_or_obj, const char *key, sync_hlc h)
+{
+	char b[SYNC_HLC_STR_MAX];
+	cJSON *x;
+
+	sync_hlc_format(h, b);
+	if (key)
+		return cJSON_AddStringToObject(arr_or_obj, key, b) != NULL;
+	x = cJSON_CreateString(b);
+	return x && cJSON_AddItemToArray(arr_or_obj, x);
+}
+
+static bool add_str(cJSON *arr, const char *s)
+{
+	cJSON *x = cJSON_CreateString(s);
+
+	return x && cJSON_AddItemToArray(arr, x);
+}
+
+static cJSON *encode_field(const struct sync_field *f, const struct sync_field *d)
+{
+	cJSON *a = cJSON_CreateArray(), *v;
+	bool same_version, same_base;
+
+	if (!a)
+		return NULL;
+	same_version = f->hlc == d->hlc && strcmp(f->site, d->site) == 0;
+	same_base = f->base_hlc == d->base_hlc && strcmp(f->base_site, d->base_site) == 0;
+	v = encode_value(&f->v);
+	if (!add_str(a, f->col) || !v || !cJSON_AddItemToArray(a, v)) {
+		cJSON_Delete(v);
+		goto fail;
+	}
+	if (same_version && same_base)
+		return a;
+	if (!add_hlc(a, NULL, f->hlc) || !add_str(a, f->site))
+		goto fail;
+	if (same_base)
+		return a;
+	if (!add_hlc(a, NULL, f->base_hlc) || !add_str(a, f->base_hlc ? f->base_site : ""))
+		goto fail;
+	return a;
+fail:
+	cJSON_Delete(a);
+	return NULL;
+}
+
+cJSON *sync_changeset_to_json(const struct sync_changeset *cs)
+{
+	cJSON *arr = cJSON_CreateArray();
+
+	if (!arr)
+		return NULL;
+	for (size_t i = 0; i < cs->nrows; i++) {
+		const struct sync_row *r = &cs->rows[i];
+		const struct sync_field *d;
+		cJSON *o, *fa;
+
+		if (r->nfields == 0)
+			continue;
+		d = &r->fields[0];
+		o = cJSON_CreateObject();
+		if (!o || !cJSON_AddItemToArray(arr, o)) {
+			cJSON_Delete(o);
+			goto fail;
+		}
+		if (!cJSON_AddStringToObject(o, "t", r->table) || !cJSON_AddStringToObject(o, "id", r->id) ||
+		    !add_hlc(o, "h", d->hlc) || !cJSON_AddStringToObject(o, "s", d->site))
+			goto fail;
+		if (d->base_hlc != 0 &&
+		    (!add_hlc(o, "bh", d->base_hlc) || !cJSON_AddStringToObject(o, "bs", d->base_site)))
+			goto fail;
+		fa = cJSON_AddArrayToObject(o, "f");
+		if (!fa)
+			goto fail;
+		for (size_t j = 0; j < r->nfields; j++) {
+			cJSON *f = encode_field(&r->fields[j], d);
+
+			if (!f || !cJSON_AddItemToArray(fa, f)) {
+				cJSON_Delete(f);
+				goto fail;
+			}
+		}
+	}
+	return arr;
+fail:
+	cJSON_Delete(arr);
+	return NULL;
+}
+
+/* ---- decode ------------------------------------------------------------ */
+
+struct dec {
+	struct sync_db *s;
+	struct crm_error *err;
+	size_t rowno;
+};
+
+static enum crm_err bad(struct dec *d, const char *what)
+{
+	return crm_fail(d->err, CRM_EFORMAT, "change set row %zu: %s", d->rowno, what);
+}
+
+static bool text_ok(const char *s, size_t max)
+{
+	size_t n;
+
+	if (!s)
+		return false;
+	n = strlen(s);
+	return n > 0 && n <= max && crm_utf8_valid(s, n);
+}
+
+static enum crm_err get_hlc(struct dec *d, const cJSON *x, sync_hlc *out, const char *what)
+{
+	if (!cJSON_IsString(x) || sync_hlc_parse(x->valuestring, out) != CRM_OK)
+		return bad(d, what);
+	return CRM_OK;
+}
+
+/* Site ids are UUIDs, stored lower-case; "" only where allowed (no version). */
+static enum crm_err get_site(struct dec *d, const cJSON *x, bool empty_ok, char out[37],
+			     const char *what)
+{
+	const char *v;
+
+	if (!cJSON_IsString(x))
+		return bad(d, what);
+	v = x->valuestring;
+	if (v[0] == '\0' && empty_ok) {
+		out[0] = '\0';
+		return CRM_OK;
+	}
+	if (!crm_id_valid(v))
+		return bad(d, what);
+	for (int i = 0; i < 36; i++)
+		out[i] = (char)((v[i] >= 'A' && v[i] <= 'F') ? v[i] + 32 : v[i]);
+	out[36] = '\0';
+	return CRM_OK;
+}
+
+static enum crm_err parse_i64(const char *s, int64_t *out)
+{
+	char *end = NULL;
+	long long v;
+
+	if (!s || !*s || strlen(s) > 20)
+		return CRM_EFORMAT;
+	for (const char *p = s; *p; p++) {
+		if (!((*p >= '0' && *p <= '9') || (p == s && *p == '-')))
+			return CRM_EFORMAT;
+	}
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno != 0 || !end || *end != '\0' || end == s)
+		return CRM_EFORMAT;
+	*out = (int64_t)v;
+	return CRM_OK;
+}
+
+static enum crm_err decode_value(struct dec *d, const cJSON *x, struct sync_value *v)
+{
+	memset(v, 0, sizeof *v);
+	if (cJSON_IsNull(x)) {
+		v->type = SYNC_NULL;
+		return CRM_OK;
+	}
+	if (cJSON_IsString(x)) {
+		size_t n = strlen(x->valuestring);
+
+		if (!crm_utf8_valid(x->valuestring, n))
+			return crm_fail(d->err, CRM_EFORMAT, "change set row %zu: text is not UTF-8",
+					d->rowno);
+		v->type = SYNC_TEXT;
+		v->s = strdup(x->valuestring);
+		if (!v->s) {
+			v->type = SYNC_NULL;
+			return crm_fail(d->err, CRM_ENOMEM, "change set");
+		}
+		return CRM_OK;
+	}
+	if (cJSON_IsNumber(x)) {
+		double r = x->valuedouble;
+
+		if (!isfinite(r) || r != floor(r) || r < -(double)JSON_INT_MAX || r > (double)JSON_INT_MAX)
+			return bad(d, "a number value must be an integer within 2^53 (use {\"i\"} or {\"r\"})");
+		v->type = SYNC_INT;
+		v->i = (int64_t)r;
+		return CRM_OK;
+	}
+	if (cJSON_IsObject(x) && x->child && !x->child->next && x->child->string) {
+		const cJSON *c = x->child;
+
+		if (strcmp(c->string, "i") == 0) {
+			if (!cJSON_IsString(c) || parse_i64(c->valuestring, &v->i) != CRM_OK)
+				return bad(d, "{\"i\"} needs a decimal 64-bit integer string");
+			v->type = SYNC_INT;
+			return CRM_OK;
+		}
+		if (strcmp(c->string, "r") == 0) {
+			if (cJSON_IsNumber(c) && isfinite(c->valuedouble)) {
+				v->r = c->valuedouble;
+			} else if (cJSON_IsString(c) && strcmp(c->valuestring, "inf") == 0) {
+				v->r = INFINITY;
+			} else if (cJSON_IsString(c) && strcmp(c->valuestring, "-inf") == 0) {
+				v->r = -INFINITY;
+			} else if (cJSON_IsString(c) && strcmp(c->valuestring, "nan") == 0) {
+				v->r = NAN;
+			} else {
+				return bad(d, "{\"r\"} needs a number");
+			}
+			v->type = SYNC_REAL;
+			return CRM_OK;
+		}
+	}
+	return bad(d, "a value must be null, a string, an integer, {\"i\": ...} or {\"r\": ...}");
+}
+
+/* Checks a value against the declared column (with a database). */
+static enum crm_err check_type(struct dec *d, const struct db_table *t, const char *col,
+			       const struct sync_value *v)
+{
+	int ci = db_col_find(t, col);
+	const struct db_col *c;
+	bool ok = true;
+
+	if (ci < 0)
+		return crm_fail(d->err, CRM_EFORMAT, "change set row %zu: unknown column %s.%s",
+				d->rowno, t->name, col);
+	c = &t->cols[ci];
+	switch (v->type) {
+	case SYNC_NULL:
+		ok = !c->notnull;
+		break;
+	case SYNC_INT:
+		ok = c->aff == DB_AFF_ANY || c->aff == DB_AFF_INT || c->aff == DB_AFF_REAL;
+		break;
+	case SYNC_REAL:
+		ok = c->aff == DB_AFF_ANY || c->aff == DB_AFF_REAL;
+		break;
+	case SYNC_TEXT:
+		ok = c->aff == DB_AFF_ANY || c->aff == DB_AFF_TEXT;
+		break;
+	}
+	if (!ok)
+		return crm_fail(d->err, CRM_EFORMAT, "change set row %zu: %s.%s cannot hold a %s value",
+				d->rowno, t->name, col,
+				v->type == SYNC_NULL ? "null" : v->type == SYNC_INT ? "integer"
+				: v->type == SYNC_REAL ? "real" : "text");
+	return CRM_OK;
+}
+
+static enum crm_err decode_row(struct dec *d, const cJSON *o, struct sync_changeset *out)
+{
+	const cJSON *t, *id, *h, *s, *bh, *bs, *f, *fx;
+	struct sync_field def;
+	struct sync_row *row;
+	const struct db_table *tbl = NULL;
+	enum crm_err rc;
+
+	if (!cJSON_IsObject(o))
+		return bad(d, "not an object");
+	for (const cJSON *k = o->child; k; k = k->next) {
+		static const char *const keys[] = {"t", "id", "h", "s", "bh", "bs", "f"};
+		bool known = false;
+
+		for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+			known = known || (k->string && strcmp(k->string, keys[i]) == 0);
+		if (!known)
+			return bad(d, "unknown key");
+	}
+	t = cJSON_GetObjectItemCaseSensitive(o, "t");
+	id = cJSON_GetObjectItemCaseSensitive(o, "id");
+	h = cJSON_GetObjectItemCaseSensitive(o, "h");
+	s = cJSON_GetObjectItemCaseSensitive(o, "s");
+	bh = cJSON_GetObjectItemCaseSensitive(o, "bh");
+	bs = cJSON_GetObjectItemCaseSensitive(o, "bs");
+	f = cJSON_GetObjectItemCaseSensitive(o, "f");
+	if (!cJSON_IsString(t) || !text_ok(t->valuestring, CODEC_NAME_MAX))
+		return bad(d, "\"t\" must be a table name");
+	if (!cJSON_IsString(id) || !text_ok(id->valuestring, CODEC_ID_MAX))
+		return bad(d, "\"id\" must be a row id");
+	if (!cJSON_IsArray(f) || !f->child)
+		return bad(d, "\"f\" must be a non-empty array of fields");
+	if (d->s) {
+		tbl = db_table_find(d->s, t->valuestring);
+		if (!tbl)
+			return crm_fail(d->err, CRM_EFORMAT, "change set row %zu: unknown table %s",
+					d->rowno, t->valuestring);
+	}
+	memset(&def, 0, sizeof def);
+	rc = get_hlc(d, h, &def.hlc, "\"h\" must be an HLC string");
+	if (rc == CRM_OK)
+		rc = get_site(d, s, def.hlc == 0, def.site, "\"s\" must be a site id");
+	if (rc == CRM_OK && (bh || bs)) {
+		rc = get_hlc(d, bh, &def.base_hlc, "\"bh\" must be an HLC string");
+		if (rc == CRM_OK)
+			rc = get_site(d, bs, def.base_hlc == 0, def.base_site, "\"bs\" must be a site id");
+	}
+	if (rc != CRM_OK)
+		return rc;
+	if (def.base_hlc == 0 && def.base_site[0])
+		return bad(d, "a base without an HLC");
+	row = sync_changeset_add_row(out, t->valuestring, id->valuestring);
+	if (!row)
+		return crm_fail(d->err, CRM_ENOMEM, "change set");
+	for (fx = f->child; fx; fx = fx->next) {
+		struct sync_field fld = def;
+		int n = cJSON_GetArraySize(fx);
+		const cJSON *e0, *e1, *e;
+
+		if (!cJSON_IsArray(fx) || (n != 2 && n != 4 && n != 6))
+			return bad(d, "a field must be [col, value] or with 2 or 4 more elements");
+		e0 = fx->child;
+		e1 = e0->next;
+		if (!cJSON_IsString(e0) || !text_ok(e0->valuestring, CODEC_NAME_MAX))
+			return bad(d, "a field needs a column name");
+		for (size_t j = 0; j < row->nfields; j++) {
+			if (strcmp(row->fields[j].col, e0->valuestring) == 0)
+				return bad(d, "a column appears twice in one row");
+		}
+		e = e1->next;
+		if (n >= 4) {
+			rc = get_hlc(d, e, &fld.hlc, "a field HLC must be a string");
+			if (rc == CRM_OK)
+				rc = get_site(d, e->next, fld.hlc == 0, fld.site, "a field site must be a site id");
+			if (rc != CRM_OK)
+				return rc;
+			e = e->next->next;
+		}
+		if (n == 6) {
+			rc = get_hlc(d, e, &fld.base_hlc, "a base HLC must be a string");
+			if (rc == CRM_OK)
+				rc = get_site(d, e->next, fld.base_hlc == 0, fld.base_site,
+					      "a base site must be a site id");
+			if (rc != CRM_OK)
+				return rc;
+			if (fld.base_hlc == 0 && fld.base_site[0])
+				return bad(d, "a base without an HLC");
+		}
+		if (fld.hlc == 0)
+			fld.site[0] = '\0';
+		fld.col = e0->valuestring;
+		rc = decode_value(d, e1, &fld.v);
+		if (rc != CRM_OK)
+			return rc;
+		if (tbl)
+			rc = check_type(d, tbl, fld.col, &fld.v);
+		if (rc == CRM_OK && sync_row_add_field(out, row, &fld) != CRM_OK)
+			rc = crm_fail(d->err, CRM_ENOMEM, "change set");
+		if (fld.v.type == SYNC_TEXT)
+			free(fld.v.s);
+		if (rc != CRM_OK)
+			return rc;
+	}
+	return CRM_OK;
+}
+
+enum crm_err sync_changeset_from_json(const cJSON *json, struct sync_db *s,
+				      struct sync_changeset *out, struct crm_error *err)
+{
+	struct dec d = {s, err, 0};
+	enum crm_err rc = CRM_OK;
+
+	sync_changeset_init(out);
+	if (!cJSON_IsArray(json))
+		return crm_fail(err, CRM_EFORMAT, "a change set must be a JSON array");
+	for (const cJSON *o = json->child; o; o = o->next) {
+		rc = decode_row(&d, o, out);
+		if (rc != CRM_OK)
+			break;
+		d.rowno++;
+	}
+	if (rc != CRM_OK)
+		sync_changeset_release(out);
+	return rc;
+}
