@@ -75,7 +75,7 @@ out:
 
 enum crm_err capture_register(struct sync_db *s, bool on, struct crm_error *err)
 {
-	if (sqlite3_create_function_v2(s->db, "sync_touch", -1, SQLITE_UTF8 | SQLITE_DIRECTONLY,
+	if (sqlite3_create_function_v2(s->db, "sync_touch", -1, SQLITE_UTF8,
 				       on ? s : NULL, on ? fn_touch : NULL, NULL, NULL,
 				       NULL) != SQLITE_OK)
 		return db_fail(s, err, "register sync_touch");

@@ -629,7 +629,7 @@ static enum crm_err register_functions(struct sync_db *s, bool on, struct crm_er
 	};
 
 	for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
-		if (sqlite3_create_function_v2(s->db, fns[i].name, 0, SQLITE_UTF8 | SQLITE_DIRECTONLY,
+		if (sqlite3_create_function_v2(s->db, fns[i].name, 0, SQLITE_UTF8,
 					       on ? s : NULL, on ? fns[i].fn : NULL, NULL, NULL,
 					       NULL) != SQLITE_OK)
 			return db_fail(s, err, "register function");
@@ -675,6 +675,10 @@ enum crm_err sync_open(sqlite3 *db, const struct sync_table_spec *tables, size_t
 		goto out;
 	in_sp = true;
 	rc = db_exec(s, SCHEMA_SQL, err);
+	if (rc != CRM_OK)
+		goto out;
+	/* before any statement on a replicated table: its triggers call these */
+	rc = register_functions(s, true, err);
 	if (rc != CRM_OK)
 		goto out;
 	rc = db_prepare(s, "SELECT col, hlc, site, seq, base_hlc, base_site FROM sync_clock"
@@ -731,9 +735,6 @@ enum crm_err sync_open(sqlite3 *db, const struct sync_table_spec *tables, size_t
 		if (saved > s->last)
 			s->last = saved;
 	}
-	rc = register_functions(s, true, err);
-	if (rc != CRM_OK)
-		goto out;
 	for (size_t i = 0; i < s->ntables; i++) {
 		rc = capture_install(s, &s->tables[i], err);
 		if (rc != CRM_OK)
