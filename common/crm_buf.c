@@ -43,7 +43,8 @@ enum crm_err crm_buf_grow(struct crm_buf *b, size_t n)
 	cap = b->cap ? b->cap : 64;
 	while (cap < need)
 		cap = cap > SIZE_MAX / 2 ? need : cap * 2;
-	if (cap > b->max + 1)
+	/* max == SIZE_MAX means "no limit": max + 1 would wrap to 0 */
+	if (b->max < SIZE_MAX && cap > b->max + 1)
 		cap = b->max + 1;
 	p = b->cap ? realloc(b->data, cap) : malloc(cap);
 	if (!p)

@@ -41,7 +41,8 @@ static bool digits(const char *s, int n, int *out)
 	return true;
 }
 
-enum crm_err crm_date_parse(const char *s, int *y, int *m, int *d)
+/* A date YYYY-MM-DD at the start of s (crm_time_parse reads on after it). */
+static enum crm_err date_prefix(const char *s, int *y, int *m, int *d)
 {
 	if (strlen(s) < 10 || s[4] != '-' || s[7] != '-')
 		return CRM_EINVAL;
@@ -50,6 +51,14 @@ enum crm_err crm_date_parse(const char *s, int *y, int *m, int *d)
 	if (*y < 1 || *m < 1 || *m > 12 || *d < 1 || *d > days_in_month(*y, *m))
 		return CRM_EINVAL;
 	return CRM_OK;
+}
+
+enum crm_err crm_date_parse(const char *s, int *y, int *m, int *d)
+{
+	/* the whole text: "2026-11-24junk" is not a date */
+	if (strlen(s) != 10)
+		return CRM_EINVAL;
+	return date_prefix(s, y, m, d);
 }
 
 /* Local-time offset east of UTC, in seconds, for a UTC instant. */
@@ -70,7 +79,7 @@ enum crm_err crm_time_parse(const char *s, bool local, int64_t *ms)
 	bool zone = false;
 	const char *p;
 
-	if (!s || crm_date_parse(s, &y, &mo, &d) != CRM_OK)
+	if (!s || date_prefix(s, &y, &mo, &d) != CRM_OK)
 		return CRM_EINVAL;
 	p = s + 10;
 	if (*p == 'T' || *p == 't' || *p == ' ') {
