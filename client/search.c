@@ -1,0 +1,287 @@
+/* `crm search`: FTS5 trigram MATCH (or LIKE for short queries) plus why each hit matched. */
+#include "search.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "crm_buf.h"
+#include "crm_utf8.h"
+
+#define NEEDLE_MAX 512
+
+void search_needle(const char *text, char *out, size_t n)
+{
+	const char *s = text;
+	size_t len, digits = 0, o = 0;
+	bool phone_like = true;
+
+	if (n == 0)
+		return;
+	while (*s && isspace((unsigned char)*s))
+		s++;
+	len = strlen(s);
+	while (len > 0 && isspace((unsigned char)s[len - 1]))
+		len--;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char ch = (unsigned char)s[i];
+
+		if (isdigit(ch))
+			digits++;
+		else if (!strchr(" +-().", ch))
+			phone_like = false;
+	}
+	if (phone_like && digits >= 3) {
+		for (size_t i = 0; i < len && o + 1 < n; i++)
+			if (isdigit((unsigned char)s[i]))
+				out[o++] = s[i];
+		out[o] = '\0';
+		return;
+	}
+	if (len >= n) {
+		/* Cut at a character boundary. */
+		len = n - 1;
+		while (len > 0 && ((unsigned char)s[len] & 0xC0) == 0x80)
+			len--;
+	}
+	memcpy(out, s, len);
+	out[len] = '\0';
+}
+
+static size_t utf8_chars(const char *s)
+{
+	size_t n = 0;
+
+	for (; *s; s++)
+		if (((unsigned char)*s & 0xC0) != 0x80)
+			n++;
+	return n;
+}
+
+/* Case-insensitive (ASCII) substring search; returns the byte offset or -1. */
+static long ci_find(const char *hay, const char *needle)
+{
+	size_t nl = strlen(needle);
+
+	if (!hay)
+		return -1;
+	for (size_t i = 0; hay[i]; i++) {
+		size_t k = 0;
+
+		while (k < nl && hay[i + k] &&
+		       tolower((unsigned char)hay[i + k]) == tolower((unsigned char)needle[k]))
+			k++;
+		if (k == nl)
+			return (long)i;
+	}
+	return -1;
+}
+
+/* True if phone (E.164) contains needle as written, as digits, or in national form. */
+static bool phone_has(const char *phone, const char *needle)
+{
+	char national[40];
+
+	if (!phone)
+		return false;
+	if (ci_find(phone, needle) >= 0 || (phone[0] == '+' && ci_find(phone + 1, needle) >= 0))
+		return true;
+	if (strncmp(phone, "+86", 3) == 0) {
+		snprintf(national, sizeof national, "0%s", phone + 3);
+		return ci_find(national, needle) >= 0;
+	}
+	return false;
+}
+
+/* A short excerpt of text around byte offset at: a few characters of context. */
+static void excerpt(const char *text, long at, char *out, size_t n)
+{
+	size_t start = (size_t)at;
+	int back = 8;
+
+	while (start > 0 && back > 0) {
+		start--;
+		if (((unsigned char)text[start] & 0xC0) != 0x80)
+			back--;
+	}
+	snprintf(out, n, "%s%s", start > 0 ? "\xe2\x80\xa6" : "", text + start);
+}
+
+static const char *col_text(sqlite3_stmt *st, int i)
+{
+	const unsigned char *s = sqlite3_column_text(st, i);
+
+	return s ? (const char *)s : NULL;
+}
+
+/* Fills hit->matched with the first field of the customer that contains needle. */
+static void explain(sqlite3 *db, const char *needle, struct search_hit *hit)
+{
+	static const char *const fields[] = {"name", "ext_ref", "uscc", "email", "city", "address", "notes"};
+	sqlite3_stmt *st = NULL;
+	char ex[200];
+
+	hit->matched[0] = '\0';
+	if (sqlite3_prepare_v2(db, "SELECT name, ext_ref, uscc, email, city, address, notes, phone "
+				   "FROM customers WHERE id = ?1", -1, &st, NULL) != SQLITE_OK)
+		goto out;
+	sqlite3_bind_text(st, 1, hit->id, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		if (phone_has(col_text(st, 7), needle)) {
+			snprintf(hit->matched, sizeof hit->matched, "phone %s", col_text(st, 7));
+			goto out;
+		}
+		for (int i = 0; i < 7; i++) {
+			long at = ci_find(col_text(st, i), needle);
+
+			if (at < 0)
+				continue;
+			hit->name_match = i == 0;
+			if (i == 0) {
+				snprintf(hit->matched, sizeof hit->matched, "name");
+			} else {
+				excerpt(col_text(st, i), i == 6 ? at : 0, ex, sizeof ex);
+				snprintf(hit->matched, sizeof hit->matched, "%s %s", fields[i], ex);
+			}
+			goto out;
+		}
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	if (sqlite3_prepare_v2(db, "SELECT name, phone, email, wechat FROM contacts "
+				   "WHERE customer_id = ?1 AND deleted = 0", -1, &st, NULL) != SQLITE_OK)
+		goto out;
+	sqlite3_bind_text(st, 1, hit->id, -1, SQLITE_STATIC);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		const char *name = col_text(st, 0) ? col_text(st, 0) : "";
+
+		if (ci_find(col_text(st, 0), needle) >= 0 || phone_has(col_text(st, 1), needle) ||
+		    ci_find(col_text(st, 2), needle) >= 0 || ci_find(col_text(st, 3), needle) >= 0) {
+			const char *detail = phone_has(col_text(st, 1), needle) ? col_text(st, 1)
+					     : ci_find(col_text(st, 2), needle) >= 0 ? col_text(st, 2)
+					     : ci_find(col_text(st, 3), needle) >= 0 ? col_text(st, 3)
+										      : NULL;
+
+			snprintf(hit->matched, sizeof hit->matched, "contact %s%s%s", name,
+				 detail ? " " : "", detail ? detail : "");
+			goto out;
+		}
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	if (sqlite3_prepare_v2(db, "SELECT note FROM activities WHERE customer_id = ?1 AND deleted = 0 "
+				   "AND note IS NOT NULL ORDER BY occurred_at DESC", -1, &st, NULL) != SQLITE_OK)
+		goto out;
+	sqlite3_bind_text(st, 1, hit->id, -1, SQLITE_STATIC);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		long at = ci_find(col_text(st, 0), needle);
+
+		if (at >= 0) {
+			excerpt(col_text(st, 0), at, ex, sizeof ex);
+			snprintf(hit->matched, sizeof hit->matched, "activity %s", ex);
+			goto out;
+		}
+	}
+out:
+	sqlite3_finalize(st);
+}
+
+static int hit_order(const void *a, const void *b)
+{
+	const struct search_hit *x = a, *y = b;
+
+	if (x->name_match != y->name_match)
+		return (int)y->name_match - (int)x->name_match;
+	return strcmp(x->id, y->id);
+}
+
+enum crm_err search_run(sqlite3 *db, const char *text, bool with_deleted, size_t limit,
+			struct search_result *out, struct crm_error *err)
+{
+	char needle[NEEDLE_MAX];
+	struct crm_buf pat;
+	sqlite3_stmt *st = NULL;
+	enum crm_err rc = CRM_OK;
+	const char *sql;
+	int step;
+
+	memset(out, 0, sizeof *out);
+	crm_buf_init(&pat, 4 * NEEDLE_MAX);
+	if (!crm_utf8_valid(text, strlen(text))) {
+		rc = crm_fail(err, CRM_EUTF8, "the search text is not valid UTF-8");
+		goto out;
+	}
+	search_needle(text, needle, sizeof needle);
+	if (needle[0] == '\0') {
+		rc = crm_fail(err, CRM_EUSAGE, "nothing to search for: crm search TEXT");
+		goto out;
+	}
+	if (utf8_chars(needle) >= 3) {
+		/* One FTS5 phrase: with the trigram tokenizer, a substring match. */
+		rc = crm_buf_addstr(&pat, "\"");
+		for (const char *p = needle; rc == CRM_OK && *p; p++)
+			rc = crm_buf_add(&pat, *p == '"' ? "\"\"" : p, *p == '"' ? 2 : 1);
+		if (rc == CRM_OK)
+			rc = crm_buf_addstr(&pat, "\"");
+		sql = "SELECT d.customer_id FROM search_index s JOIN search_docs d ON d.doc = s.rowid "
+		      "JOIN customers c ON c.id = d.customer_id "
+		      "WHERE search_index MATCH ?1 AND (c.deleted = 0 OR ?2) LIMIT ?3";
+	} else {
+		rc = crm_buf_addstr(&pat, "%");
+		for (const char *p = needle; rc == CRM_OK && *p; p++) {
+			if (*p == '%' || *p == '_' || *p == '\\')
+				rc = crm_buf_addstr(&pat, "\\");
+			if (rc == CRM_OK)
+				rc = crm_buf_add(&pat, p, 1);
+		}
+		if (rc == CRM_OK)
+			rc = crm_buf_addstr(&pat, "%");
+		sql = "SELECT d.customer_id FROM search_index s JOIN search_docs d ON d.doc = s.rowid "
+		      "JOIN customers c ON c.id = d.customer_id "
+		      "WHERE (s.name LIKE ?1 ESCAPE '\\' OR s.keys LIKE ?1 ESCAPE '\\' "
+		      "OR s.people LIKE ?1 ESCAPE '\\' OR s.notes LIKE ?1 ESCAPE '\\') "
+		      "AND (c.deleted = 0 OR ?2) LIMIT ?3";
+	}
+	if (rc != CRM_OK) {
+		rc = crm_fail(err, rc, "search text too long");
+		goto out;
+	}
+	out->hits = calloc(limit ? limit : 1, sizeof *out->hits);
+	if (!out->hits) {
+		rc = crm_fail(err, CRM_ENOMEM, "out of memory");
+		goto out;
+	}
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
+		rc = crm_fail(err, CRM_EDB, "cannot search: %s", sqlite3_errmsg(db));
+		goto out;
+	}
+	sqlite3_bind_text(st, 1, pat.data, (int)pat.len, SQLITE_STATIC);
+	sqlite3_bind_int(st, 2, with_deleted);
+	sqlite3_bind_int64(st, 3, (sqlite3_int64)limit);
+	while ((step = sqlite3_step(st)) == SQLITE_ROW && out->n < limit) {
+		const char *id = col_text(st, 0);
+
+		snprintf(out->hits[out->n].id, CRM_ID_SIZE, "%s", id ? id : "");
+		out->n++;
+	}
+	if (step != SQLITE_DONE && step != SQLITE_ROW) {
+		rc = crm_fail(err, CRM_EDB, "search failed: %s", sqlite3_errmsg(db));
+		goto out;
+	}
+	for (size_t i = 0; i < out->n; i++)
+		explain(db, needle, &out->hits[i]);
+	qsort(out->hits, out->n, sizeof *out->hits, hit_order);
+out:
+	sqlite3_finalize(st);
+	crm_buf_release(&pat);
+	if (rc != CRM_OK)
+		search_result_release(out);
+	return rc;
+}
+
+void search_result_release(struct search_result *r)
+{
+	free(r->hits);
+	memset(r, 0, sizeof *r);
+}
