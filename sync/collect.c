@@ -266,7 +266,15 @@ static enum crm_err walk(struct collector *c, int64_t from, const char *own_site
 		const char *site = (const char *)sqlite3_column_text(st, 4);
 		const char *bs = (const char *)sqlite3_column_text(st, 7);
 
-		if (c->out->nfields >= max_fields || scanned >= scan_max) {
+		size_t est = 1;
+
+		if (col && col[0] == '\0' && tbl) {
+			const struct db_table *t = db_table_find(c->s, tbl);
+
+			est = t ? t->ncols : 0;
+		}
+		/* a whole row never splits; a batch passes max_fields only for one huge row */
+		if ((c->out->nfields > 0 && c->out->nfields + est > max_fields) || scanned >= scan_max) {
 			*more = true;
 			break;
 		}
