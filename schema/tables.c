@@ -2,6 +2,7 @@
 #include "tables.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -292,6 +293,10 @@ enum crm_err schema_value_parse(const struct schema_column *c, const char *text,
 			rc = crm_fail(err, CRM_EINVAL, "%s \"%s\": not an id (expected a UUID)", c->name, t);
 			break;
 		}
+		/* ids are made lower-case and compared as text: fold a pasted upper-case one */
+		for (char *p = t; *p; p++)
+			if (*p >= 'A' && *p <= 'F')
+				*p = (char)(*p - 'A' + 'a');
 		rc = set_text(out, t);
 		break;
 	case SCOL_BOOL:
@@ -360,11 +365,18 @@ enum crm_err schema_value_check(const struct schema_column *c, const struct sche
 	if (!crm_utf8_valid(v->s, strlen(v->s)))
 		return crm_fail(err, CRM_EUTF8, "%s: the value is not valid UTF-8 text", c->name);
 	switch (c->type) {
-	case SCOL_TEXT:
+	case SCOL_TEXT: {
+		char *t = NULL;
+		enum crm_err rc;
+
 		if (strlen(v->s) > (size_t)(c->max > 0 ? c->max : TEXT_MAX))
 			return crm_fail(err, CRM_ETOOBIG, "%s: longer than %lld bytes", c->name,
 					(long long)(c->max > 0 ? c->max : TEXT_MAX));
-		return CRM_OK;
+		/* the control characters field_text refuses (terminal escapes) */
+		rc = field_text(c->name, v->s, SIZE_MAX, &t, err);
+		free(t);
+		return rc;
+	}
 	case SCOL_ENUM:
 		return enum_has(c->values, v->s) ? CRM_OK : enum_error(c, v->s, err);
 	case SCOL_ID:
