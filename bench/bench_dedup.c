@@ -1,0 +1,581 @@
+/*
+ * bench_dedup: quality and speed of customer matching (schema/match.h).
+ *
+ *   bench_dedup febrl [--match T] [--review T] FILE...
+ *       FEBRL person records (all FILEs pooled; 4a + 4b are linked together),
+ *       full duplicate scan; pairwise precision/recall/F1 of automatic merges
+ *       (transitive clusters of MATCH pairs) against rec-N-org / rec-N-dup-K.
+ *   bench_dedup gen [--seeds A-B] [--entities N] [--match T] [--review T]
+ *       generated Chinese/English business customers (schema/match_gen.h):
+ *       precision of automatic merges, recall of merges + review queue.
+ *   bench_dedup speed [--pool N] [--queries Q] [--threads T]
+ *       median time to match one new customer against a pool of N, and a
+ *       full duplicate scan of the pool.
+ *
+ * Prints figures; docs/benchmarks.md records them with the command.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "match.h"
+#include "match_gen.h"
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* ---- union-find and pair counting ---------------------------------------- */
+
+struct uf {
+	size_t *p;
+};
+
+static size_t uf_find(struct uf *u, size_t x)
+{
+	while (u->p[x] != x) {
+		u->p[x] = u->p[u->p[x]];
+		x = u->p[x];
+	}
+	return x;
+}
+
+static void uf_union(struct uf *u, size_t a, size_t b)
+{
+	a = uf_find(u, a);
+	b = uf_find(u, b);
+	if (a != b)
+		u->p[a < b ? b : a] = a < b ? a : b;
+}
+
+/* Records of one benchmark: truth entity per record, id "r<index>". */
+struct pool {
+	size_t n;
+	long *entity;            /* true entity of record i */
+	struct uf clusters;      /* MATCH clusters */
+	size_t review_pairs, review_true, match_pairs_direct;
+	const struct match_gen_set *set; /* gen runs with -vv: print wrong merges */
+};
+
+static size_t idx_of(const char *id)
+{
+	return (size_t)strtoull(id + 1, NULL, 10);
+}
+
+static int on_pair(void *ctx, const char *a, const char *b, const struct match_verdict *v)
+{
+	struct pool *p = ctx;
+	size_t x = idx_of(a), y = idx_of(b);
+
+	if (p->set && v->decision == MATCH_MATCH && p->entity[x] != p->entity[y]) {
+		char why[256];
+		printf("WRONG MERGE: %s | %s   [%s]\n", p->set->rows[x].name, p->set->rows[y].name,
+		       match_verdict_reasons(v, why, sizeof why));
+	}
+	if (v->decision == MATCH_MATCH) {
+		uf_union(&p->clusters, x, y);
+		p->match_pairs_direct++;
+	} else if (v->decision == MATCH_REVIEW) {
+		p->review_pairs++;
+		if (p->entity[x] == p->entity[y])
+			p->review_true++;
+	}
+	return 0;
+}
+
+static int cmp_pair2(const void *x, const void *y)
+{
+	const long *a = x, *b = y;
+
+	if (a[0] != b[0])
+		return a[0] < b[0] ? -1 : 1;
+	return a[1] < b[1] ? -1 : a[1] > b[1];
+}
+
+/* Pairs inside MATCH clusters: predicted, true positive; and all true pairs. */
+static void count_pairs(struct pool *p, double *pred, double *tp, double *truth)
+{
+	long *key = malloc(p->n * 2 * sizeof *key);
+	size_t i, j;
+
+	*pred = *tp = *truth = 0;
+	/* (cluster, entity) sorted: runs give TP; cluster runs give predictions */
+	for (i = 0; i < p->n; i++) {
+		key[2 * i] = (long)uf_find(&p->clusters, i);
+		key[2 * i + 1] = p->entity[i];
+	}
+	qsort(key, p->n, 2 * sizeof *key, cmp_pair2);
+	for (i = 0; i < p->n; i = j) {
+		double c = 0;
+		for (j = i; j < p->n && key[2 * j] == key[2 * i]; j++)
+			c++;
+		*pred += c * (c - 1) / 2;
+	}
+	for (i = 0; i < p->n; i = j) {
+		double c = 0;
+		for (j = i; j < p->n && key[2 * j] == key[2 * i] && key[2 * j + 1] == key[2 * i + 1];
+		     j++)
+			c++;
+		*tp += c * (c - 1) / 2;
+	}
+	for (i = 0; i < p->n; i++) {
+		key[2 * i] = p->entity[i];
+		key[2 * i + 1] = 0;
+	}
+	qsort(key, p->n, 2 * sizeof *key, cmp_pair2);
+	for (i = 0; i < p->n; i = j) {
+		double c = 0;
+		for (j = i; j < p->n && key[2 * j] == key[2 * i]; j++)
+			c++;
+		*truth += c * (c - 1) / 2;
+	}
+	free(key);
+}
+
+static int pool_init(struct pool *p, size_t n)
+{
+	size_t i;
+
+	memset(p, 0, sizeof *p);
+	p->n = n;
+	p->entity = calloc(n ? n : 1, sizeof *p->entity);
+	p->clusters.p = malloc((n ? n : 1) * sizeof *p->clusters.p);
+	if (!p->entity || !p->clusters.p)
+		return -1;
+	for (i = 0; i < n; i++)
+		p->clusters.p[i] = i;
+	return 0;
+}
+
+static void pool_release(struct pool *p)
+{
+	free(p->entity);
+	free(p->clusters.p);
+}
+
+/* ---- FEBRL ---------------------------------------------------------------- */
+
+#define FEBRL_COLS 11
+
+/* Splits a FEBRL line at ", " (CR/LF stripped) into cols. */
+static int febrl_split(char *line, char *cols[FEBRL_COLS])
+{
+	size_t n = strlen(line);
+	int k = 0;
+	char *p = line;
+
+	while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+		line[--n] = '\0';
+	while (k < FEBRL_COLS) {
+		char *c = strchr(p, ',');
+		cols[k++] = p;
+		if (!c)
+			break;
+		*c = '\0';
+		p = c + 1;
+		while (*p == ' ')
+			p++;
+	}
+	return k;
+}
+
+/* Entity number of "rec-N-org" / "rec-N-dup-K". */
+static long febrl_entity(const char *rec)
+{
+	if (strncmp(rec, "rec-", 4) != 0)
+		return -1;
+	return strtol(rec + 4, NULL, 10);
+}
+
+struct run_opts {
+	struct match_params params;
+	int threads;
+};
+
+static int run_pool_scan(struct match_index *idx, struct pool *p, int threads, double *secs)
+{
+	struct crm_error err;
+	double t0 = now_s();
+
+	if (match_index_scan(idx, threads, on_pair, p, &err) != CRM_OK) {
+		fprintf(stderr, "scan: %s\n", err.msg);
+		return -1;
+	}
+	*secs = now_s() - t0;
+	return 0;
+}
+
+static int cmd_febrl(int argc, char **argv, const struct run_opts *o, int verbose)
+{
+	char **raw = NULL;
+	int i, rc = 1;
+	size_t cap = 0, n = 0;
+	struct match_record *recs = NULL;
+	long *ent = NULL;
+	struct match_index *idx = NULL;
+	struct crm_error err;
+	struct pool p;
+	char line[1024];
+	double pred, tp, truth, secs, prec, rec, f1;
+
+	for (i = 0; i < argc; i++) {
+		FILE *f = fopen(argv[i], "r");
+		int first = 1;
+		if (!f) {
+			fprintf(stderr, "cannot open %s\n", argv[i]);
+			goto out;
+		}
+		while (fgets(line, sizeof line, f)) {
+			char *c[FEBRL_COLS];
+			char name[256], addr[512];
+			struct match_input in = {0};
+			if (first) {
+				first = 0;
+				continue;
+			}
+			if (n == cap) {
+				cap = cap ? cap * 2 : 1024;
+				recs = realloc(recs, cap * sizeof *recs);
+				ent = realloc(ent, cap * sizeof *ent);
+				raw = realloc(raw, cap * sizeof *raw);
+				if (!recs || !ent || !raw) {
+					fclose(f);
+					goto out;
+				}
+			}
+			raw[n] = verbose ? strdup(line) : NULL;
+			if (febrl_split(line, c) != FEBRL_COLS) {
+				free(raw[n]);
+				continue;
+			}
+			/* name, address (number street, locality, postcode), city, region */
+			snprintf(name, sizeof name, "%s %s", c[1], c[2]);
+			snprintf(addr, sizeof addr, "%s %s, %s, %s", c[3], c[4], c[5], c[7]);
+			in.kind = "person";
+			in.name = name;
+			in.address = addr;
+			in.city = c[6];
+			in.region = c[8];
+			in.birth_date = c[9];
+			in.id_number = c[10];
+			if (match_record_init(&recs[n], &in, &err) != CRM_OK) {
+				fprintf(stderr, "%s: %s\n", argv[i], err.msg);
+				free(raw[n]);
+				continue;
+			}
+			ent[n] = febrl_entity(c[0]);
+			n++;
+		}
+		fclose(f);
+	}
+	if (pool_init(&p, n) != 0)
+		goto out;
+	if (match_index_new(&idx, &o->params, &err) != CRM_OK)
+		goto out_pool;
+	for (size_t k = 0; k < n; k++) {
+		char id[32];
+		snprintf(id, sizeof id, "r%zu", k);
+		p.entity[k] = ent[k];
+		if (match_index_add(idx, id, &recs[k], &err) != CRM_OK) {
+			fprintf(stderr, "%s\n", err.msg);
+			goto out_pool;
+		}
+	}
+	if (run_pool_scan(idx, &p, o->threads, &secs) != 0)
+		goto out_pool;
+	count_pairs(&p, &pred, &tp, &truth);
+	prec = pred > 0 ? tp / pred : 1.0;
+	rec = truth > 0 ? tp / truth : 1.0;
+	f1 = prec + rec > 0 ? 2 * prec * rec / (prec + rec) : 0;
+	printf("records %zu  true pairs %.0f  merged pairs %.0f  correct %.0f\n", n, truth, pred,
+	       tp);
+	if (verbose)
+		for (size_t a = 0; a < n; a++)
+			for (size_t b = a + 1; b < n; b++) {
+				struct match_verdict v;
+				char why[256];
+				if (ent[a] != ent[b] ||
+				    uf_find(&p.clusters, a) == uf_find(&p.clusters, b))
+					continue;
+				match_compare(&recs[a], &recs[b], &o->params, &v);
+				printf("MISSED %s %.1f [%s]\n  %s\n  %s\n",
+				       match_decision_name(v.decision), v.score,
+				       match_verdict_reasons(&v, why, sizeof why), raw[a], raw[b]);
+			}
+	printf("precision %.4f  recall %.4f  F1 %.4f  review pairs %zu (%zu true)  scan %.2f s\n",
+	       prec, rec, f1, p.review_pairs, p.review_true, secs);
+	rc = 0;
+out_pool:
+	pool_release(&p);
+out:
+	match_index_free(idx);
+	if (raw)
+		for (size_t k = 0; k < n; k++)
+			free(raw[k]);
+	free(raw);
+	free(recs);
+	free(ent);
+	return rc;
+}
+
+/* ---- generated business customers ---------------------------------------- */
+
+/* Prints true pairs of each entity that were neither merged nor queued. */
+static void explain_missed(const struct match_gen_set *set, const struct match_index *idx,
+			   const struct match_params *prm)
+{
+	size_t i, j;
+
+	for (i = 0; i < set->n; i++)
+		for (j = i + 1; j < set->n; j++) {
+			struct match_verdict v;
+			char a[32], b[32], why[256];
+			if (set->rows[i].entity != set->rows[j].entity)
+				continue;
+			snprintf(a, sizeof a, "r%zu", i);
+			snprintf(b, sizeof b, "r%zu", j);
+			match_compare(match_index_get(idx, a), match_index_get(idx, b), prm, &v);
+			if (v.decision == MATCH_DISTINCT)
+				printf("MISSED: %s {%s %s %s} | %s {%s %s %s}  [%s %.1f]\n",
+				       set->rows[i].name, set->rows[i].phone, set->rows[i].email,
+				       set->rows[i].uscc, set->rows[j].name, set->rows[j].phone,
+				       set->rows[j].email, set->rows[j].uscc,
+				       match_verdict_reasons(&v, why, sizeof why), v.score);
+		}
+}
+
+static int cmd_gen(unsigned seed_from, unsigned seed_to, size_t entities, const struct run_opts *o,
+		   int verbose)
+{
+	unsigned seed;
+	double sum_pred = 0, sum_tp = 0, sum_truth = 0, sum_rev_tp = 0;
+	int rc = 1;
+
+	for (seed = seed_from; seed <= seed_to; seed++) {
+		struct match_gen_set set;
+		struct match_index *idx = NULL;
+		struct crm_error err;
+		struct pool p;
+		double pred, tp, truth, secs;
+		size_t k;
+
+		if (match_gen_make(&set, seed, entities, &err) != CRM_OK) {
+			fprintf(stderr, "gen: %s\n", err.msg);
+			return 1;
+		}
+		if (pool_init(&p, set.n) != 0 ||
+		    match_index_new(&idx, &o->params, &err) != CRM_OK) {
+			match_gen_release(&set);
+			return 1;
+		}
+		for (k = 0; k < set.n; k++) {
+			char id[32];
+			snprintf(id, sizeof id, "r%zu", k);
+			p.entity[k] = set.rows[k].entity;
+			if (match_index_add_row(idx, id, &set.rows[k].in, &err) != CRM_OK) {
+				fprintf(stderr, "%s\n", err.msg);
+				goto fail;
+			}
+		}
+		if (verbose > 1)
+			p.set = &set;
+		if (run_pool_scan(idx, &p, o->threads, &secs) != 0)
+			goto fail;
+		count_pairs(&p, &pred, &tp, &truth);
+		if (verbose) {
+			printf("seed %u: records %zu true pairs %.0f merged %.0f correct %.0f "
+			       "review %zu (true %zu) precision %.4f recall(merge) %.4f "
+			       "recall(merge+review) %.4f\n",
+			       seed, set.n, truth, pred, tp, p.review_pairs, p.review_true,
+			       pred > 0 ? tp / pred : 1.0, truth > 0 ? tp / truth : 1.0,
+			       truth > 0 ? (tp + (double)p.review_true) / truth : 1.0);
+		}
+		sum_pred += pred;
+		sum_tp += tp;
+		sum_truth += truth;
+		sum_rev_tp += (double)p.review_true;
+		if (verbose > 2)
+			explain_missed(&set, idx, &o->params);
+		pool_release(&p);
+		match_index_free(idx);
+		match_gen_release(&set);
+		continue;
+fail:
+		pool_release(&p);
+		match_index_free(idx);
+		match_gen_release(&set);
+		return rc;
+	}
+	printf("seeds %u-%u entities %zu: precision(merge) %.4f recall(merge) %.4f "
+	       "recall(merge+review) %.4f  [true pairs %.0f merged %.0f correct %.0f "
+	       "review-true %.0f]\n",
+	       seed_from, seed_to, entities, sum_pred > 0 ? sum_tp / sum_pred : 1.0,
+	       sum_truth > 0 ? sum_tp / sum_truth : 1.0,
+	       sum_truth > 0 ? (sum_tp + sum_rev_tp) / sum_truth : 1.0, sum_truth, sum_pred, sum_tp,
+	       sum_rev_tp);
+	return 0;
+}
+
+/* ---- speed ---------------------------------------------------------------- */
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static int count_pair(void *ctx, const char *a, const char *b, const struct match_verdict *v)
+{
+	size_t *c = ctx;
+
+	(void)a;
+	(void)b;
+	c[v->decision == MATCH_MATCH ? 0 : 1]++;
+	return 0;
+}
+
+static int cmd_speed(size_t pool, size_t queries, const struct run_opts *o)
+{
+	struct match_gen_stream *gs = NULL;
+	struct match_index *idx = NULL;
+	struct crm_error err;
+	double t0, *lat = NULL, scan;
+	size_t i, counts[2] = {0, 0};
+	struct match_hit hits[16];
+	int rc = 1;
+
+	if (match_gen_stream_new(&gs, 12345, &err) != CRM_OK)
+		goto out;
+	if (match_index_new(&idx, &o->params, &err) != CRM_OK)
+		goto out;
+	t0 = now_s();
+	for (i = 0; i < pool; i++) {
+		struct match_gen_row row;
+		char id[32];
+		match_gen_stream_next(gs, &row);
+		snprintf(id, sizeof id, "r%zu", i);
+		if (match_index_add_row(idx, id, &row.in, &err) != CRM_OK) {
+			fprintf(stderr, "%s\n", err.msg);
+			goto out;
+		}
+	}
+	printf("pool %zu built in %.2f s\n", pool, now_s() - t0);
+	lat = malloc(queries * sizeof *lat);
+	if (!lat)
+		goto out;
+	for (i = 0; i < queries; i++) {
+		struct match_gen_row row;
+		struct match_record r;
+		size_t nh;
+		double q0;
+		match_gen_stream_next(gs, &row);
+		q0 = now_s();
+		if (match_record_init(&r, &row.in, &err) != CRM_OK ||
+		    match_index_query(idx, &r, NULL, hits, 16, &nh, &err) != CRM_OK)
+			goto out;
+		lat[i] = now_s() - q0;
+	}
+	qsort(lat, queries, sizeof *lat, cmp_double);
+	printf("query (normalize + candidates + score) over %zu: median %.3f ms  p90 %.3f ms  "
+	       "p99 %.3f ms  max %.3f ms\n",
+	       pool, lat[queries / 2] * 1e3, lat[queries * 9 / 10] * 1e3,
+	       lat[queries * 99 / 100] * 1e3, lat[queries - 1] * 1e3);
+	t0 = now_s();
+	if (match_index_scan(idx, o->threads, count_pair, counts, &err) != CRM_OK) {
+		fprintf(stderr, "%s\n", err.msg);
+		goto out;
+	}
+	scan = now_s() - t0;
+	printf("full scan of %zu with %d threads: %.2f s  (match pairs %zu, review pairs %zu)\n",
+	       pool, o->threads, scan, counts[0], counts[1]);
+	rc = 0;
+out:
+	free(lat);
+	match_index_free(idx);
+	match_gen_stream_free(gs);
+	return rc;
+}
+
+/* ---- main ----------------------------------------------------------------- */
+
+static void usage(void)
+{
+	fprintf(stderr,
+		"usage: bench_dedup febrl [--match T] [--review T] FILE...\n"
+		"       bench_dedup gen [--seeds A-B] [--entities N] [-v|-vv]\n"
+		"       bench_dedup speed [--pool N] [--queries Q] [--threads T]\n");
+}
+
+int main(int argc, char **argv)
+{
+	struct run_opts o;
+	int i, verbose = 0;
+	unsigned s0 = 1, s1 = 5;
+	size_t entities = 2000, pool = 1000000, queries = 2000;
+	char **files = NULL;
+	int nfiles = 0, rc;
+
+	match_params_default(&o.params);
+	o.threads = 2;
+	if (argc < 2) {
+		usage();
+		return 2;
+	}
+	files = calloc((size_t)argc, sizeof *files);
+	if (!files)
+		return 1;
+	for (i = 2; i < argc; i++) {
+		const char *a = argv[i];
+		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+		if (strcmp(a, "--match") == 0 && v) {
+			o.params.match_threshold = strtod(v, NULL);
+			i++;
+		} else if (strcmp(a, "--review") == 0 && v) {
+			o.params.review_threshold = strtod(v, NULL);
+			i++;
+		} else if (strcmp(a, "--threads") == 0 && v) {
+			o.threads = (int)strtol(v, NULL, 10);
+			i++;
+		} else if (strcmp(a, "--seeds") == 0 && v) {
+			char *end;
+			s0 = (unsigned)strtoul(v, &end, 10);
+			s1 = *end == '-' ? (unsigned)strtoul(end + 1, NULL, 10) : s0;
+			i++;
+		} else if (strcmp(a, "--entities") == 0 && v) {
+			entities = (size_t)strtoull(v, NULL, 10);
+			i++;
+		} else if (strcmp(a, "--pool") == 0 && v) {
+			pool = (size_t)strtoull(v, NULL, 10);
+			i++;
+		} else if (strcmp(a, "--queries") == 0 && v) {
+			queries = (size_t)strtoull(v, NULL, 10);
+			i++;
+		} else if (strcmp(a, "-v") == 0) {
+			verbose = 1;
+		} else if (strcmp(a, "-vv") == 0) {
+			verbose = 2;
+		} else if (strcmp(a, "-vvv") == 0) {
+			verbose = 3;
+		} else {
+			files[nfiles++] = argv[i];
+		}
+	}
+	if (strcmp(argv[1], "febrl") == 0 && nfiles > 0)
+		rc = cmd_febrl(nfiles, files, &o, verbose);
+	else if (strcmp(argv[1], "gen") == 0)
+		rc = cmd_gen(s0, s1, entities, &o, verbose);
+	else if (strcmp(argv[1], "speed") == 0 && queries > 0)
+		rc = cmd_speed(pool, queries, &o);
+	else {
+		usage();
+		rc = 2;
+	}
+	free(files);
+	return rc;
+}

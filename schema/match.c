@@ -1,0 +1,555 @@
+/*
+ * match: pair scoring and the match / review / distinct decision.
+ *
+ * A score is a sum of evidence points (log-odds in spirit, Fellegi-Sunter):
+ * agreement on a field adds, disagreement subtracts, a missing field adds
+ * nothing. Some rules are vetoes that no score overrides: different valid
+ * USCCs, a branch against its head office, two named regions that differ.
+ * Weights and thresholds are explained in docs/dedup.md.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "match_int.h"
+
+void match_params_default(struct match_params *p)
+{
+	p->match_threshold = 7.0;
+	p->review_threshold = 3.0;
+	p->block_cap = 1000;
+	p->max_candidates = 256;
+}
+
+const char *match_decision_name(enum match_decision d)
+{
+	switch (d) {
+	case MATCH_MATCH:
+		return "match";
+	case MATCH_REVIEW:
+		return "review";
+	default:
+		return "distinct";
+	}
+}
+
+/* Adds a reason: the text, and " %.2f" of x when x >= 0. */
+static void reason(struct match_verdict *v, const char *text, double x)
+{
+	if (v->nreasons >= MATCH_REASONS_MAX)
+		return;
+	if (x >= 0)
+		snprintf(v->reasons[v->nreasons], MATCH_REASON_LEN, "%s %.2f", text, x);
+	else
+		snprintf(v->reasons[v->nreasons], MATCH_REASON_LEN, "%s", text);
+	v->nreasons++;
+}
+
+char *match_verdict_reasons(const struct match_verdict *v, char *buf, size_t bufsz)
+{
+	size_t used = 0;
+	int i;
+
+	if (bufsz == 0)
+		return buf;
+	buf[0] = '\0';
+	for (i = 0; i < v->nreasons; i++) {
+		int k = snprintf(buf + used, bufsz - used, "%s%s", i ? ", " : "", v->reasons[i]);
+		if (k < 0 || (size_t)k >= bufsz - used)
+			break;
+		used += (size_t)k;
+	}
+	return buf;
+}
+
+/* ---- similarities ------------------------------------------------------- */
+
+/* Splits a ' '-separated code point array into token offsets. */
+static size_t split_tokens(const uint32_t *s, size_t n, size_t *start, size_t *len, size_t max)
+{
+	size_t i = 0, k = 0;
+
+	while (i < n && k < max) {
+		size_t j = i;
+		while (j < n && s[j] != ' ')
+			j++;
+		if (j > i) {
+			start[k] = i;
+			len[k] = j - i;
+			k++;
+		}
+		i = j + 1;
+	}
+	return k;
+}
+
+/* The array without spaces (for whole-name edit similarity). */
+static size_t squeeze(const uint32_t *s, size_t n, uint32_t *out)
+{
+	size_t i, k = 0;
+
+	for (i = 0; i < n; i++)
+		if (s[i] != ' ')
+			out[k++] = s[i];
+	return k;
+}
+
+static int tok_cmp(const uint32_t *s, size_t sa, size_t la, size_t sb, size_t lb)
+{
+	size_t i;
+
+	for (i = 0; i < la && i < lb; i++)
+		if (s[sa + i] != s[sb + i])
+			return s[sa + i] < s[sb + i] ? -1 : 1;
+	return la < lb ? -1 : la > lb;
+}
+
+/* Tokens sorted, squeezed: "trading acme" and "acme trading" meet. */
+static size_t sorted_squeeze(const uint32_t *s, size_t n, uint32_t *out)
+{
+	size_t st[MATCH_CORE_MAX], ln[MATCH_CORE_MAX], ord[MATCH_CORE_MAX];
+	size_t k = split_tokens(s, n, st, ln, MATCH_CORE_MAX), i, j, o = 0;
+
+	for (i = 0; i < k; i++)
+		ord[i] = i;
+	for (i = 1; i < k; i++) {
+		size_t x = ord[i];
+		j = i;
+		while (j > 0 && tok_cmp(s, st[ord[j - 1]], ln[ord[j - 1]], st[x], ln[x]) > 0) {
+			ord[j] = ord[j - 1];
+			j--;
+		}
+		ord[j] = x;
+	}
+	for (i = 0; i < k; i++) {
+		memcpy(out + o, s + st[ord[i]], ln[ord[i]] * sizeof *out);
+		o += ln[ord[i]];
+	}
+	return o;
+}
+
+/* Company name core similarity in [0, 1]. */
+static double company_name_sim(const struct match_record *a, const struct match_record *b)
+{
+	uint32_t x[MATCH_CORE_MAX], y[MATCH_CORE_MAX];
+	size_t nx, ny, mn;
+	double sim;
+
+	if (a->core_len == 0 || b->core_len == 0)
+		return -1.0;
+	nx = squeeze(a->core, a->core_len, x);
+	ny = squeeze(b->core, b->core_len, y);
+	if (nx == ny && memcmp(x, y, nx * sizeof *x) == 0)
+		return 1.0;
+	sim = match__lev_sim(x, nx, y, ny);
+	if (!match__is_cjk(x[0])) {
+		double s2;
+		nx = sorted_squeeze(a->core, a->core_len, x);
+		ny = sorted_squeeze(b->core, b->core_len, y);
+		s2 = match__lev_sim(x, nx, y, ny);
+		if (s2 > sim)
+			sim = s2;
+		nx = squeeze(a->core, a->core_len, x);
+		ny = squeeze(b->core, b->core_len, y);
+	}
+	/* one name is the other's start: the industry word was left out */
+	mn = nx < ny ? nx : ny;
+	if (mn >= 2 && memcmp(x, y, mn * sizeof *x) == 0 &&
+	    (match__is_cjk(x[0]) ? mn >= 2 : mn >= 4) && sim < 0.8)
+		sim = 0.8;
+	return sim;
+}
+
+/*
+ * Person name similarity: each token's best Jaro-Winkler partner, averaged
+ * both ways (so given/surname swaps and a missing given name are handled).
+ */
+static double person_name_sim(const struct match_record *a, const struct match_record *b)
+{
+	size_t sa[MATCH_CORE_MAX], la[MATCH_CORE_MAX], sb[MATCH_CORE_MAX], lb[MATCH_CORE_MAX];
+	size_t na, nb, i, j;
+	double ab = 0, ba = 0;
+
+	if (a->core_len == 0 || b->core_len == 0)
+		return -1.0;
+	na = split_tokens(a->core, a->core_len, sa, la, MATCH_CORE_MAX);
+	nb = split_tokens(b->core, b->core_len, sb, lb, MATCH_CORE_MAX);
+	if (na == 0 || nb == 0)
+		return -1.0;
+	if (na == 1 && nb == 1 && match__is_cjk(a->core[0]))
+		return match__lev_sim(a->core, a->core_len, b->core, b->core_len);
+	for (i = 0; i < na; i++) {
+		double best = 0;
+		for (j = 0; j < nb; j++) {
+			double s = match__jaro_winkler(a->core + sa[i], la[i], b->core + sb[j], lb[j]);
+			if (s > best)
+				best = s;
+		}
+		ab += best;
+	}
+	for (j = 0; j < nb; j++) {
+		double best = 0;
+		for (i = 0; i < na; i++) {
+			double s = match__jaro_winkler(a->core + sa[i], la[i], b->core + sb[j], lb[j]);
+			if (s > best)
+				best = s;
+		}
+		ba += best;
+	}
+	ab /= (double)na;
+	ba /= (double)nb;
+	/* a missing token costs less than a wrong one: weight by the longer side */
+	return na >= nb ? (ab * 2 + ba) / 3 : (ab + ba * 2) / 3;
+}
+
+/* Birth dates: 1 same, 0.6 day/month swapped or one digit wrong, 0 else. */
+static double birth_sim(const struct match_record *a, const struct match_record *b)
+{
+	char x[16], y[16];
+	int diff = 0, i, first = -1, second = -1;
+
+	if (a->birth_y == b->birth_y && a->birth_m == b->birth_m && a->birth_d == b->birth_d)
+		return 1.0;
+	if (a->birth_y == b->birth_y && a->birth_m == b->birth_d && a->birth_d == b->birth_m)
+		return 0.6;
+	snprintf(x, sizeof x, "%04u%02u%02u", (unsigned)a->birth_y, (unsigned)a->birth_m,
+		 (unsigned)a->birth_d);
+	snprintf(y, sizeof y, "%04u%02u%02u", (unsigned)b->birth_y, (unsigned)b->birth_m,
+		 (unsigned)b->birth_d);
+	for (i = 0; i < 8; i++) {
+		if (x[i] != y[i]) {
+			diff++;
+			if (first < 0)
+				first = i;
+			else
+				second = i;
+		}
+	}
+	if (diff == 1)
+		return 0.6;
+	if (diff == 2 && second == first + 1 && x[first] == y[second] && x[second] == y[first])
+		return 0.6;
+	return 0.0;
+}
+
+/* Id numbers: 1 same, 0.6 one edit or swap, 0 else. */
+static double id_sim(const char *a, const char *b)
+{
+	uint32_t x[MATCH_ID_MAX], y[MATCH_ID_MAX];
+	size_t nx, ny, i;
+	unsigned d;
+
+	if (strcmp(a, b) == 0)
+		return 1.0;
+	nx = strlen(a);
+	ny = strlen(b);
+	for (i = 0; i < nx; i++)
+		x[i] = (unsigned char)a[i];
+	for (i = 0; i < ny; i++)
+		y[i] = (unsigned char)b[i];
+	d = match__lev(x, nx, y, ny);
+	if (d <= 1)
+		return 0.6;
+	if (d == 2 && nx == ny) {
+		size_t f = nx;
+		for (i = 0; i < nx; i++)
+			if (x[i] != y[i]) {
+				f = i;
+				break;
+			}
+		if (f + 1 < nx && x[f] == y[f + 1] && x[f + 1] == y[f] &&
+		    memcmp(x + f + 2, y + f + 2, (nx - f - 2) * sizeof *x) == 0)
+			return 0.6;
+	}
+	return 0.0;
+}
+
+static int is_digit_tok(const uint32_t *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return 0;
+	return n > 0;
+}
+
+/*
+ * Address overlap in [0, 1]: tokens matched (numbers exactly, words with
+ * Jaro-Winkler >= 0.88) over all tokens of both sides. -1 if one is empty.
+ */
+static double addr_sim(const struct match_record *a, const struct match_record *b)
+{
+	size_t sa[MATCH_ADDR_MAX], la[MATCH_ADDR_MAX], sb[MATCH_ADDR_MAX], lb[MATCH_ADDR_MAX];
+	size_t na, nb, i, j;
+	double hit = 0;
+	uint8_t used[MATCH_ADDR_MAX];
+
+	if (a->addr_len == 0 || b->addr_len == 0)
+		return -1.0;
+	na = split_tokens(a->addr, a->addr_len, sa, la, MATCH_ADDR_MAX);
+	nb = split_tokens(b->addr, b->addr_len, sb, lb, MATCH_ADDR_MAX);
+	if (na == 0 || nb == 0)
+		return -1.0;
+	memset(used, 0, sizeof used);
+	for (i = 0; i < na; i++) {
+		const uint32_t *t = a->addr + sa[i];
+		int num = is_digit_tok(t, la[i]);
+		double best = 0;
+		size_t bj = nb;
+		for (j = 0; j < nb; j++) {
+			const uint32_t *u = b->addr + sb[j];
+			double s;
+			if (used[j])
+				continue;
+			if (num || is_digit_tok(u, lb[j]))
+				s = (la[i] == lb[j] && memcmp(t, u, la[i] * sizeof *t) == 0) ? 1.0 : 0.0;
+			else
+				s = match__jaro_winkler(t, la[i], u, lb[j]);
+			if (s > best) {
+				best = s;
+				bj = j;
+			}
+		}
+		if (best >= 0.88 && bj < nb) {
+			used[bj] = 1;
+			hit += best;
+		}
+	}
+	return 2.0 * hit / (double)(na + nb);
+}
+
+static double clampd(double x, double lo, double hi)
+{
+	return x < lo ? lo : x > hi ? hi : x;
+}
+
+/* ---- decisions ---------------------------------------------------------- */
+
+static void finish(struct match_verdict *v, const struct match_params *p, int veto_match)
+{
+	if (v->score >= p->match_threshold && !veto_match)
+		v->decision = MATCH_MATCH;
+	else if (v->score >= p->review_threshold)
+		v->decision = MATCH_REVIEW;
+	else
+		v->decision = MATCH_DISTINCT;
+}
+
+static void compare_company(const struct match_record *a, const struct match_record *b,
+			    const struct match_params *p, struct match_verdict *v)
+{
+	double name = company_name_sim(a, b);
+	int rel = match__region_relation(a->region, b->region);
+	int veto = 0, strong = 0;
+
+	/* vetoes first */
+	if (a->uscc[0] && b->uscc[0] && strcmp(a->uscc, b->uscc) != 0) {
+		reason(v, "different USCC", -1);
+		v->score = -20;
+		v->decision = MATCH_DISTINCT;
+		return;
+	}
+	if (a->branch != b->branch) {
+		reason(v, "branch vs head office", -1);
+		v->score = -20;
+		v->decision = MATCH_DISTINCT;
+		return;
+	}
+	if (a->branch && match__region_relation(a->branch_region, b->branch_region) == 0) {
+		reason(v, "different branches", -1);
+		v->score = -20;
+		v->decision = MATCH_DISTINCT;
+		return;
+	}
+	if (a->uscc[0] && b->uscc[0]) {
+		reason(v, "same USCC", -1);
+		v->score = 20;
+		v->decision = MATCH_MATCH;
+		return;
+	}
+	if (name >= 0) {
+		double pts;
+		if (name >= 1.0)
+			pts = 7.0;
+		else
+			pts = clampd((name - 0.75) * 24.0, -8.0, 5.0);
+		v->score += pts;
+		reason(v, "name", name);
+	}
+	if (rel == 2) {
+		v->score += 1.0;
+		reason(v, "same region", -1);
+	} else if (rel == 0) {
+		v->score -= 6.0;
+		veto = 1;
+		reason(v, "different region", -1);
+	}
+	if (a->phone && a->phone == b->phone) {
+		v->score += a->phone_mobile ? 5.0 : 3.5;
+		strong = 1;
+		reason(v, a->phone_mobile ? "same mobile" : "same phone", -1);
+	}
+	if (a->email && a->email == b->email) {
+		v->score += 5.0;
+		strong = 1;
+		reason(v, "same e-mail", -1);
+	} else if (a->email_domain && a->email_domain == b->email_domain && !a->email_free) {
+		v->score += 2.0;
+		reason(v, "same e-mail domain", -1);
+	} else if (a->email_domain && b->email_domain && !a->email_free && !b->email_free) {
+		v->score -= 2.0;
+		reason(v, "different e-mail domain", -1);
+	}
+	if (name < 0.6 && name >= 0)
+		veto = 1; /* shared numbers alone never merge two names */
+	(void)strong;
+	finish(v, p, veto);
+}
+
+static void compare_person(const struct match_record *a, const struct match_record *b,
+			   const struct match_params *p, struct match_verdict *v)
+{
+	double name = person_name_sim(a, b);
+	int veto = 0;
+
+	if (name >= 0) {
+		v->score += clampd((name - 0.8) * 25.0, -6.0, 4.5);
+		reason(v, "name", name);
+	}
+	if (a->id_number[0] && b->id_number[0]) {
+		double s = id_sim(a->id_number, b->id_number);
+		if (s >= 1.0) {
+			v->score += 6.0;
+			reason(v, "same id number", -1);
+		} else if (s > 0) {
+			v->score += 2.5;
+			reason(v, "id number", s);
+		} else {
+			v->score -= 4.0;
+			reason(v, "different id number", -1);
+		}
+	}
+	if (a->has_birth && b->has_birth) {
+		double s = birth_sim(a, b);
+		if (s >= 1.0) {
+			v->score += 4.0;
+			reason(v, "same birth date", -1);
+		} else if (s > 0) {
+			v->score += 1.5;
+			reason(v, "birth date", s);
+		} else {
+			v->score -= 4.0;
+			reason(v, "different birth date", -1);
+		}
+	}
+	{
+		double s = addr_sim(a, b);
+		if (s >= 0) {
+			v->score += clampd((s - 0.45) * 8.0, -3.0, 4.0);
+			reason(v, "address", s);
+		}
+	}
+	if (a->phone && a->phone == b->phone) {
+		v->score += 4.0;
+		reason(v, "same phone", -1);
+	}
+	if (a->email && a->email == b->email) {
+		v->score += 4.0;
+		reason(v, "same e-mail", -1);
+	}
+	if (name >= 0 && name < 0.55)
+		veto = 1;
+	finish(v, p, veto);
+}
+
+void match_compare(const struct match_record *a, const struct match_record *b,
+		   const struct match_params *p, struct match_verdict *v)
+{
+	struct match_params def;
+
+	if (!p) {
+		match_params_default(&def);
+		p = &def;
+	}
+	memset(v, 0, sizeof *v);
+	if (a->kind == MATCH_KIND_PERSON || b->kind == MATCH_KIND_PERSON) {
+		if (a->kind == MATCH_KIND_COMPANY || b->kind == MATCH_KIND_COMPANY) {
+			reason(v, "person vs company", -1);
+			v->score = -20;
+			v->decision = MATCH_DISTINCT;
+			return;
+		}
+		compare_person(a, b, p, v);
+		return;
+	}
+	compare_company(a, b, p, v);
+}
+
+/* ---- blocking keys ------------------------------------------------------ */
+
+#define KEY_STRONG_TAG 0x80u
+
+int match__key_strong(uint64_t key)
+{
+	return (key >> 56) & KEY_STRONG_TAG ? 1 : 0;
+}
+
+static uint64_t mark(uint64_t h, int strong)
+{
+	h &= ~((uint64_t)0xFF << 56);
+	h |= (uint64_t)(strong ? KEY_STRONG_TAG : 0x01u) << 56;
+	return h;
+}
+
+size_t match__keys(const struct match_record *r, uint64_t *keys, size_t max)
+{
+	size_t n = 0, i;
+
+#define ADD(k, s)                                    \
+	do {                                         \
+		if (n < max)                         \
+			keys[n++] = mark((k), (s));   \
+	} while (0)
+	if (r->uscc[0])
+		ADD(match__hash('U', r->uscc, strlen(r->uscc)), 1);
+	if (r->phone)
+		ADD(r->phone, 1);
+	if (r->email)
+		ADD(r->email, 1);
+	if (r->id_number[0])
+		ADD(match__hash('I', r->id_number, strlen(r->id_number)), 1);
+	if (r->kind == MATCH_KIND_PERSON) {
+		/* name tokens, birth date, first letters + birth year, street */
+		size_t st[MATCH_CORE_MAX], ln[MATCH_CORE_MAX];
+		size_t k = split_tokens(r->core, r->core_len, st, ln, MATCH_CORE_MAX);
+		for (i = 0; i < k; i++)
+			ADD(match__hash('N', r->core + st[i], ln[i] * 4), 0);
+		if (r->has_birth) {
+			uint32_t d[3] = {r->birth_y, r->birth_m, r->birth_d};
+			ADD(match__hash('D', d, sizeof d), 0);
+			for (i = 0; i < k; i++) {
+				uint32_t x[3] = {r->core[st[i]], ln[i] > 1 ? r->core[st[i] + 1] : 0,
+						 r->birth_y};
+				ADD(match__hash('Y', x, sizeof x), 0);
+			}
+		}
+		if (r->addr_len) {
+			size_t as[MATCH_ADDR_MAX], al[MATCH_ADDR_MAX];
+			size_t m = split_tokens(r->addr, r->addr_len, as, al, MATCH_ADDR_MAX);
+			for (i = 0; i < m && i < 6; i++)
+				if (al[i] >= 4 && !is_digit_tok(r->addr + as[i], al[i]))
+					ADD(match__hash('A', r->addr + as[i], al[i] * 4), 0);
+		}
+	} else {
+		for (i = 0; i < r->ngrams; i++)
+			ADD(match__hash('G', &r->grams[i], 4), 0);
+		if (r->core_len) {
+			uint32_t x[MATCH_CORE_MAX];
+			size_t m = squeeze(r->core, r->core_len, x);
+			ADD(match__hash('C', x, m * 4), 0);
+		}
+	}
+#undef ADD
+	return n;
+}
