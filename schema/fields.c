@@ -34,8 +34,8 @@
 #define IDNUM_EXAMPLE "expected 18 characters: 17 digits and a check digit or X"
 #define MONEY_EXAMPLE "expected e.g. 12,000.50, ¥12000, 12000 CNY, USD 99.99 or 1.5万"
 #define TIME_EXAMPLE                                                                       \
-	"expected e.g. 2026-11-24 14:30, 2026-11-24T06:30:00Z, now, today, tomorrow, +3d, " \
-	"-2h or +30m"
+	"expected e.g. 2026-11-24 14:30, 2026-11-24T06:30:00Z, now, today, tomorrow 09:30, " \
+	"+3d, -2h or +30m"
 #define DATE_EXAMPLE "expected e.g. 2026-11-24, 2026/11/24, 2026年11月24日, today, tomorrow or +7d"
 
 static const char uscc_alphabet[] = "0123456789ABCDEFGHJKLMNPQRTUWXY";
@@ -248,15 +248,6 @@ static void local_date(int64_t ms, int *y, int *m, int *d)
 	*y = tm.tm_year + 1900;
 	*m = tm.tm_mon + 1;
 	*d = tm.tm_mday;
-}
-
-/* Local midnight of a date, in UTC ms. */
-static enum crm_err local_midnight(int y, int m, int d, int64_t *ms)
-{
-	char buf[16];
-
-	snprintf(buf, sizeof buf, "%04d-%02d-%02d", y, m, d);
-	return crm_time_parse(buf, true, ms);
 }
 
 /* Compares a folded keyword case-insensitively (ASCII). */
@@ -1020,18 +1011,30 @@ static void date_from_today(int64_t days, int *y, int *m, int *d)
 	civil_from_days(crm_days_from_civil(ty, tm, td) + days, y, m, d);
 }
 
-/* "today", "tomorrow", "yesterday" (and 今天, 明天, 昨天) as an offset in days. */
-static bool day_word(const char *s, int64_t *days)
+/*
+ * "today", "tomorrow", "yesterday" (and 今天, 明天, 昨天) at the start of s, as
+ * an offset in days; *rest gets what follows (a time of day, or "").
+ */
+static bool day_word(const char *s, int64_t *days, const char **rest)
 {
-	if (word_is(s, "today") || strcmp(s, "今天") == 0)
-		*days = 0;
-	else if (word_is(s, "tomorrow") || strcmp(s, "明天") == 0)
-		*days = 1;
-	else if (word_is(s, "yesterday") || strcmp(s, "昨天") == 0)
-		*days = -1;
-	else
-		return false;
-	return true;
+	static const struct {
+		const char *word;
+		int days;
+	} words[] = {
+		{"today", 0},  {"今天", 0},  {"tomorrow", 1},
+		{"明天", 1},   {"yesterday", -1}, {"昨天", -1},
+	};
+
+	for (size_t i = 0; i < sizeof words / sizeof words[0]; i++) {
+		size_t n = alias_match(s, words[i].word);
+
+		if (n && (s[n] == '\0' || s[n] == ' ' || is_digit(s[n]))) {
+			*days = words[i].days;
+			*rest = skip_spaces(s + n);
+			return true;
+		}
+	}
+	return false;
 }
 
 enum crm_err field_time(const char *field, const char *in, int64_t *ms, struct crm_error *err)
@@ -1051,10 +1054,15 @@ enum crm_err field_time(const char *field, const char *in, int64_t *ms, struct c
 		*ms = now;
 		goto out;
 	}
-	if (day_word(s, &days)) {
+	if (day_word(s, &days, &rest)) {
+		/* "tomorrow", or "tomorrow 09:30" */
 		date_from_today(days, &y, &m, &d);
-		rc = local_midnight(y, m, d, ms);
-		if (rc != CRM_OK)
+		if (strlen(rest) > 32) {
+			rc = bad(err, field, in, "not a time", TIME_EXAMPLE);
+			goto out;
+		}
+		snprintf(buf, sizeof buf, "%04d-%02d-%02d%s%s", y, m, d, rest[0] ? " " : "", rest);
+		if (crm_time_parse(buf, true, ms) != CRM_OK)
 			rc = bad(err, field, in, "not a time", TIME_EXAMPLE);
 		goto out;
 	}
@@ -1111,7 +1119,7 @@ enum crm_err field_date(const char *field, const char *in, char out[11], struct 
 	rc = fold(field, in, &s, err);
 	if (rc != CRM_OK)
 		return rc;
-	if (day_word(s, &days)) {
+	if (day_word(s, &days, &rest) && *rest == '\0') {
 		date_from_today(days, &y, &m, &d);
 	} else if (relative(s, &amount, &unit)) {
 		if (unit != 'd' && unit != 'w') {

@@ -55,6 +55,9 @@ bool field_uscc_valid(const char *s);
  * "12000 CNY", "USD 99.99", "$5", "€3", "-20" (a refund); at most two
  * decimals. *currency gets the ISO code found in the text, or default_currency
  * when none is given (may be NULL: then "" is written).
+ * Also: "HK$10", "RMB 100", "100元", "50美元", "1.5万" (x 10,000). "¥" is CNY.
+ * Minor units are hundredths for every currency (even JPY). On failure
+ * *minor is untouched.
  */
 enum crm_err field_money(const char *field, const char *in, const char *default_currency,
 			 int64_t *minor, char currency[FIELD_CURRENCY_MAX], struct crm_error *err);
@@ -67,10 +70,16 @@ enum crm_err field_currency(const char *field, const char *in, char out[FIELD_CU
  * A point in time (crm_time_parse rules, zone-less text is local time) to UTC
  * milliseconds. Also accepts "now", "today" (local midnight), "tomorrow",
  * and relative "+3d" / "-2h" / "+30m" from crm_now_ms().
+ * Also: "yesterday", 现在/今天/明天/昨天, "tomorrow 09:30", "+1w", and dates
+ * written 2026/11/24 or 2026年11月24日 (with or without a time after them).
  */
 enum crm_err field_time(const char *field, const char *in, int64_t *ms, struct crm_error *err);
 
-/* A calendar date YYYY-MM-DD (also "today", "tomorrow", "+7d"); out gets YYYY-MM-DD. */
+/*
+ * A calendar date YYYY-MM-DD (also "today", "tomorrow", "+7d"); out gets YYYY-MM-DD.
+ * Also: 2026/11/24, 2026.11.24, 2026-1-5, 20261124, 2026年11月24日, "yesterday",
+ * 今天/明天/昨天, "+2w". "today" is the local date of crm_now_ms().
+ */
 enum crm_err field_date(const char *field, const char *in, char out[11], struct crm_error *err);
 
 /* An integer in [min, max] (strtoll with full checks). */
