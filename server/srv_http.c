@@ -427,21 +427,21 @@ enum crm_err srv_http_start(const struct srv_http_options *opt, const struct srv
 	pthread_cond_init(&h->idle, NULL);
 	if (opt->cert_pem)
 		h->daemon = MHD_start_daemon(flags, (uint16_t)opt->port, NULL, NULL, on_request, h,
+					     MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
 					     MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 					     MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
 					     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
 					     MHD_OPTION_CONNECTION_LIMIT, (unsigned)256,
-					     MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
 					     MHD_OPTION_HTTPS_MEM_KEY, opt->key_pem,
 					     MHD_OPTION_HTTPS_MEM_CERT, opt->cert_pem,
 					     MHD_OPTION_END);
 	else
 		h->daemon = MHD_start_daemon(flags, (uint16_t)opt->port, NULL, NULL, on_request, h,
+					     MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
 					     MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 					     MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
 					     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
 					     MHD_OPTION_CONNECTION_LIMIT, (unsigned)256,
-					     MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
 					     MHD_OPTION_END);
 	if (!h->daemon) {
 		rc = crm_fail(err, CRM_EIO, "cannot listen on %s:%u (address in use, or a bad certificate?)",

@@ -62,7 +62,8 @@ CREATE TABLE srv_conflicts (
   customer_id TEXT,
   user        TEXT,                     -- who pushed the change that collided
   device_id   TEXT,
-  at          INTEGER NOT NULL
+  at          INTEGER NOT NULL,
+  body        TEXT NOT NULL             -- the conflict as sent to devices (JSON)
 );
 
 -- Every change of a customer's owner (created, assigned, claimed ...).
