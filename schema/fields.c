@@ -395,7 +395,7 @@ static const char *phone_cn(const char *d, size_t n, bool national, char *out)
 		d++;
 		n--;
 	}
-	if (n < 7)
+	if (n < 7 || d[0] == '0')
 		return why;
 	if (d[0] == '1' && d[1] != '0') {
 		if (d[1] < '3' || n != 11)

@@ -134,6 +134,8 @@ static void test_phone_invalid(void **state)
 		"1065529988",           /* Beijing without its trunk 0 */
 		"013800138000",         /* a mobile with a trunk 0 */
 		"010-6552 998",
+		"+86 00755 5557 871",   /* two trunk zeros */
+		"0086 0 010 6552 9988",
 		"010-6552 99881",
 		"021-0552 9988",        /* local numbers never start with 0 */
 		"0755-888 888",
@@ -1039,6 +1041,183 @@ static void test_text(void **state)
 	}
 }
 
+/* ---- robustness --------------------------------------------------------- */
+
+/*
+ * Random strings built from fragments that the rules care about (and broken
+ * bytes): no rule may crash, return an unexpected code, or accept something
+ * whose canonical form it would not accept again unchanged.
+ */
+static void test_random_input(void **state)
+{
+	static const char *const frags[] = {
+		"0", "1", "3", "8", "9", "86", "010", "138", "+", "-", " ", ".", ",", "(", ")",
+		"@", "x", "ext", "转", "万", "元", "¥", "$", "HK$", "CNY", "usd", "年", "月", "日",
+		"/", ":", "T", "Z", "today", "明天", "+3d", "e", "１", "＋", "\xe3\x80\x80", "\xff",
+		"\xe4\xb8", "\x01", "A", "Y", "I", "com", "2026", "-11-", "24", "\n",
+	};
+	unsigned seed = 2026;
+	(void)state;
+
+	for (int round = 0; round < 20000; round++) {
+		char in[128] = "";
+		size_t len = 0;
+		int parts;
+		struct crm_error err = {0};
+		enum crm_err rc;
+
+		seed = seed * 1103515245u + 12345u;
+		parts = (int)((seed >> 16) % 12);
+		for (int k = 0; k < parts; k++) {
+			const char *f;
+
+			seed = seed * 1103515245u + 12345u;
+			f = frags[(seed >> 16) % (sizeof frags / sizeof frags[0])];
+			if (len + strlen(f) + 1 > sizeof in)
+				break;
+			memcpy(in + len, f, strlen(f) + 1);
+			len += strlen(f);
+		}
+		{
+			char out[FIELD_PHONE_MAX], again[FIELD_PHONE_MAX];
+
+			rc = field_phone("phone", in, out, &err);
+			assert_true(rc == CRM_OK || rc == CRM_EINVAL || rc == CRM_EUTF8);
+			if (rc == CRM_OK) {
+				assert_int_equal(out[0], '+');
+				assert_true(strlen(out) <= 16);
+				assert_int_equal(field_phone("phone", out, again, &err), CRM_OK);
+				assert_string_equal(out, again);
+			}
+		}
+		{
+			char out[320], again[320];
+
+			rc = field_email("email", in, out, sizeof out, &err);
+			assert_true(rc == CRM_OK || rc == CRM_EINVAL || rc == CRM_EUTF8);
+			if (rc == CRM_OK) {
+				assert_int_equal(field_email("email", out, again, sizeof again, &err), CRM_OK);
+				assert_string_equal(out, again);
+			}
+		}
+		{
+			char out[FIELD_USCC_LEN + 1];
+
+			rc = field_uscc("uscc", in, out, &err);
+			assert_true(rc == CRM_OK || rc == CRM_EINVAL || rc == CRM_EUTF8);
+			if (rc == CRM_OK)
+				assert_true(field_uscc_valid(out));
+		}
+		{
+			int64_t minor, again;
+			char cur[FIELD_CURRENCY_MAX], cur2[FIELD_CURRENCY_MAX];
+
+			rc = field_money("amount", in, NULL, &minor, cur, &err);
+			assert_true(rc == CRM_OK || rc == CRM_EINVAL || rc == CRM_EUTF8);
+			if (rc == CRM_OK) {
+				char text[64];
+
+				assert_true(strlen(cur) == 0 || strlen(cur) == 3);
+				snprintf(text, sizeof text, "%s%s%lld.%02lld %s", minor < 0 ? "-" : "", "",
+					 (long long)(minor < 0 ? -(minor / 100) : minor / 100),
+					 (long long)(minor < 0 ? -(minor % 100) : minor % 100), cur);
+				assert_int_equal(field_money("amount", text, NULL, &again, cur2, &err), CRM_OK);
+				assert_true(again == minor);
+				assert_string_equal(cur, cur2);
+			}
+		}
+		{
+			int64_t ms;
+			char date[11], again[11];
+
+			rc = field_time("due_at", in, &ms, &err);
+			assert_true(rc == CRM_OK || rc == CRM_EINVAL || rc == CRM_EUTF8);
+			rc = field_date("expected_close", in, date, &err);
+			assert_true(rc == CRM_OK || rc == CRM_EINVAL || rc == CRM_EUTF8);
+			if (rc == CRM_OK) {
+				assert_int_equal(field_date("d", date, again, &err), CRM_OK);
+				assert_string_equal(date, again);
+			}
+		}
+		{
+			int64_t i;
+			double r;
+			char id[19];
+			char *t = NULL;
+
+			rc = field_int("n", in, -1000000, 1000000, &i, &err);
+			assert_true(rc == CRM_OK || rc == CRM_EINVAL || rc == CRM_EUTF8);
+			rc = field_real("r", in, -1e9, 1e9, &r, &err);
+			assert_true(rc == CRM_OK || rc == CRM_EINVAL || rc == CRM_EUTF8);
+			rc = field_id_number("id_number", in, id, &err);
+			assert_true(rc == CRM_OK || rc == CRM_EINVAL || rc == CRM_EUTF8);
+			rc = field_text("notes", in, 64, &t, &err);
+			assert_true(rc == CRM_OK || rc == CRM_EINVAL || rc == CRM_EUTF8 ||
+				    rc == CRM_ETOOBIG);
+			assert_true((rc == CRM_OK) == (t != NULL));
+			free(t);
+		}
+		if (rc != CRM_OK)
+			assert_true(strlen(err.msg) > 0);
+	}
+}
+
+/*
+ * Phone-shaped random input (a prefix, digits, separators): whatever is
+ * accepted is E.164 (+ and 8 to 15 digits), normalizes to itself, and a
+ * Chinese result is a mobile 1[3-9] + 9 digits, a 400/800 number or a
+ * landline whose subscriber part does not start with 0 or 1.
+ */
+static void test_random_phones(void **state)
+{
+	static const char *const prefixes[] = {"", "", "+", "00", "86", "+86 ", "0086", "0", "01",
+					       "1", "13", "02", "07", "+1 ", "+44"};
+	static const char *const seps[] = {"", "", "", " ", "-", ".", "(", ")", "\xe3\x80\x80"};
+	unsigned seed = 86;
+	int accepted = 0;
+	(void)state;
+
+	for (int round = 0; round < 30000; round++) {
+		char in[96], out[FIELD_PHONE_MAX], again[FIELD_PHONE_MAX];
+		size_t len;
+		int ndig;
+
+		seed = seed * 1103515245u + 12345u;
+		snprintf(in, sizeof in, "%s", prefixes[(seed >> 16) % 15]);
+		seed = seed * 1103515245u + 12345u;
+		ndig = 5 + (int)((seed >> 16) % 12);
+		for (int k = 0; k < ndig; k++) {
+			seed = seed * 1103515245u + 12345u;
+			len = strlen(in);
+			snprintf(in + len, sizeof in - len, "%c%s", (char)('0' + (seed >> 16) % 10),
+				 seps[(seed >> 20) % 9]);
+		}
+		if (field_phone("phone", in, out, NULL) != CRM_OK)
+			continue;
+		accepted++;
+		len = strlen(out);
+		assert_int_equal(out[0], '+');
+		assert_true(len >= 9 && len <= 16);
+		assert_int_equal(strspn(out + 1, "0123456789"), len - 1);
+		if (field_phone("phone", out, again, NULL) != CRM_OK || strcmp(out, again) != 0)
+			fail_msg("phone \"%s\" gave %s, which does not normalize to itself", in, out);
+		if (strncmp(out, "+86", 3) == 0) {
+			const char *n = out + 3;
+
+			if (n[0] == '1' && n[1] != '0')
+				assert_true(n[1] >= '3' && strlen(n) == 11);
+			else if (strncmp(n, "400", 3) == 0 || strncmp(n, "800", 3) == 0)
+				assert_int_equal(strlen(n), 10);
+			else if (n[0] == '1' || n[0] == '2')
+				assert_true(strlen(n) == 10 && n[2] >= '2');
+			else
+				assert_true((strlen(n) == 10 || strlen(n) == 11) && n[3] >= '2');
+		}
+	}
+	/* enough of them were accepted for the checks above to mean something */
+	assert_true(accepted > 1000);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1062,6 +1241,8 @@ int main(void)
 		cmocka_unit_test(test_int),
 		cmocka_unit_test(test_real),
 		cmocka_unit_test(test_text),
+		cmocka_unit_test(test_random_input),
+		cmocka_unit_test(test_random_phones),
 	};
 
 	return cmocka_run_group_tests(tests, setup_clock, NULL);
