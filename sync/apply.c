@@ -327,8 +327,8 @@ static bool whole_row_at_one_version(const struct db_table *t, const struct row_
 }
 
 static enum crm_err apply_row(struct sync_db *s, struct db_table *t, const struct sync_row *row,
-			      sync_field_check check, void *ctx, struct sync_apply_result *res,
-			      struct crm_error *err)
+			      unsigned flags, sync_field_check check, void *ctx,
+			      struct sync_apply_result *res, struct crm_error *err)
 {
 	struct db_clock *clocks = NULL;
 	size_t nclocks = 0;
@@ -348,7 +348,7 @@ static enum crm_err apply_row(struct sync_db *s, struct db_table *t, const struc
 		const struct sync_field *f = &row->fields[j];
 		int ci = db_col_find(t, f->col);
 		struct version p = {0, "", 0, ""};
-		bool quiet, has_p;
+		bool quiet, has_p, judged = false;
 		int cmp;
 
 		if (ci < 0) {
@@ -378,14 +378,19 @@ static enum crm_err apply_row(struct sync_db *s, struct db_table *t, const struc
 			const struct sync_field *e = w.win[ci];
 
 			p = (struct version){e->hlc, e->site, e->base_hlc, e->base_site};
+			judged = (flags & SYNC_APPLY_FROM_HUB) != 0;
 		} else {
 			const struct db_clock *e = db_clock_effective(clocks, nclocks, f->col);
 
-			if (e)
+			if (e) {
 				p = (struct version){e->hlc, e->site, e->base_hlc, e->base_site};
+				/* from the hub, only a local edit it has not seen can conflict */
+				judged = (flags & SYNC_APPLY_FROM_HUB) &&
+					 !(strcmp(e->site, s->site) == 0 && e->seq > s->acked);
+			}
 		}
 		has_p = !(p.hlc == 0 && p.site[0] == '\0');
-		quiet = t->cols[ci].quiet;
+		quiet = t->cols[ci].quiet || judged;
 		cmp = db_version_cmp(f->hlc, f->site, p.hlc, p.site);
 		if (cmp == 0) {
 			res->ignored++;
@@ -523,7 +528,7 @@ enum crm_err sync_apply(struct sync_db *s, const struct sync_changeset *cs, unsi
 				rc = refuse(res, r->table, r->id, r->fields[j].col, CRM_ENOTFOUND, why, err);
 			continue;
 		}
-		rc = apply_row(s, t, r, check, ctx, res, err);
+		rc = apply_row(s, t, r, flags, check, ctx, res, err);
 	}
 	if (rc == CRM_OK)
 		rc = db_save_floors(s, err);

@@ -202,7 +202,16 @@ struct sync_apply_result {
 void sync_apply_result_release(struct sync_apply_result *r);
 
 enum sync_apply_flags {
-	SYNC_APPLY_IN_TXN = 1 << 0 /* the caller holds a transaction; do not open one */
+	SYNC_APPLY_IN_TXN = 1 << 0, /* the caller holds a transaction; do not open one */
+	/*
+	 * cs is a page of the hub's feed (a client pulling). The hub already
+	 * judged every version it serves against every other it received, and
+	 * recorded the conflicts; a field it sends may rest on a version this
+	 * replica never saw (two edits in a row elsewhere), which the base rule
+	 * alone would flag. So a conflict is recorded only against a local edit
+	 * not yet acknowledged (one the hub has not seen). Merge (LWW) is the same.
+	 */
+	SYNC_APPLY_FROM_HUB = 1 << 1
 };
 
 /*

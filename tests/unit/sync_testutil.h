@@ -180,7 +180,8 @@ static inline size_t tu_pull(struct tu_replica *from, struct tu_replica *to, int
 		assert_int_equal(sync_feed(from->s, *cursor, 1000, NULL, NULL, sync_site_id(to->s), &cs,
 					   &next, &more, &err), CRM_OK);
 		tu_wire(to->s, &cs, &wire);
-		assert_int_equal(sync_apply(to->s, &wire, 0, NULL, NULL, &res, &err), CRM_OK);
+		assert_int_equal(sync_apply(to->s, &wire, SYNC_APPLY_FROM_HUB, NULL, NULL, &res, &err),
+				 CRM_OK);
 		conflicts += res.conflicts;
 		sync_apply_result_release(&res);
 		*cursor = next;
