@@ -3,9 +3,11 @@
  * digits, spaces and dashes) into one canonical form, or refuse it with a
  * message that names the field and the value and says what is expected.
  *
- * Everything starts with fold(): UTF-8 check, NFKC (utf8proc: full-width
- * digits, letters, signs and the ideographic space become ASCII), outer white
- * space trimmed. The rules then work on that folded text. See fields.h.
+ * Everything starts with fields__fold(): UTF-8 check, NFKC (utf8proc:
+ * full-width digits, letters, signs and the ideographic space become ASCII),
+ * outer white space trimmed. The rules then work on that folded text.
+ * This file has the shared helpers, phones, e-mail, USCC, id numbers, numbers
+ * and free text; fields_money.c and fields_time.c the rest. See fields.h.
  */
 #include "fields.h"
 
@@ -19,48 +21,22 @@
 
 #include "crm_time.h"
 #include "crm_utf8.h"
+#include "fields_int.h"
 
 /* Field-rule inputs are short; anything longer is refused before folding. */
 #define FOLD_MAX 1024
 /* Bytes of a value quoted in a message. */
 #define SHOW_MAX 80
 #define SHOW_SIZE (SHOW_MAX + 8)
-/* Relative times ("+3d") may reach at most this far, in days. */
-#define REL_MAX_DAYS 36600
 
 #define PHONE_EXAMPLE "expected e.g. 138 0013 8000, 010-6552 9988 or +1 415 555 2671"
 #define EMAIL_EXAMPLE "expected e.g. zhang.san@example.com"
 #define USCC_EXAMPLE "expected 18 characters like 91350100M000100Y43"
 #define IDNUM_EXAMPLE "expected 18 characters: 17 digits and a check digit or X"
-#define MONEY_EXAMPLE "expected e.g. 12,000.50, ¥12000, 12000 CNY, USD 99.99 or 1.5万"
-#define TIME_EXAMPLE                                                                       \
-	"expected e.g. 2026-11-24 14:30, 2026-11-24T06:30:00Z, now, today, tomorrow 09:30, " \
-	"+3d, -2h or +30m"
-#define DATE_EXAMPLE "expected e.g. 2026-11-24, 2026/11/24, 2026年11月24日, today, tomorrow or +7d"
 
 static const char uscc_alphabet[] = "0123456789ABCDEFGHJKLMNPQRTUWXY";
 
 /* ---- small helpers ------------------------------------------------------ */
-
-static bool is_digit(int c)
-{
-	return c >= '0' && c <= '9';
-}
-
-static bool is_alpha(int c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
-
-static char to_upper(char c)
-{
-	return c >= 'a' && c <= 'z' ? (char)(c - 'a' + 'A') : c;
-}
-
-static char to_lower(char c)
-{
-	return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
-}
 
 /* Decodes the code point at s (valid UTF-8); *len gets its byte length. */
 static utf8proc_int32_t cp_at(const char *s, size_t *len)
@@ -149,7 +125,7 @@ cut:
 }
 
 /* Fails with CRM_EINVAL: `field "value": what (expected ...)`. */
-static enum crm_err bad(struct crm_error *err, const char *field, const char *in,
+enum crm_err fields__bad(struct crm_error *err, const char *field, const char *in,
 			const char *what, const char *expected)
 {
 	char v[SHOW_SIZE];
@@ -162,7 +138,7 @@ static enum crm_err bad(struct crm_error *err, const char *field, const char *in
  * trimmed at both ends. CRM_EUTF8 for broken UTF-8, CRM_EINVAL for an absurdly
  * long value, CRM_ENOMEM.
  */
-static enum crm_err fold(const char *field, const char *in, char **out, struct crm_error *err)
+enum crm_err fields__fold(const char *field, const char *in, char **out, struct crm_error *err)
 {
 	utf8proc_uint8_t *m = NULL;
 	utf8proc_ssize_t n;
@@ -193,7 +169,7 @@ static enum crm_err fold(const char *field, const char *in, char **out, struct c
 }
 
 /* Strict decimal digits s[0..n) into *v (no sign, no overflow for n <= 9). */
-static bool digits_n(const char *s, size_t n, int *v)
+bool fields__digits(const char *s, size_t n, int *v)
 {
 	int x = 0;
 
@@ -211,7 +187,7 @@ static bool leap_year(int y)
 	return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
 }
 
-static bool date_exists(int y, int m, int d)
+bool fields__date_exists(int y, int m, int d)
 {
 	static const int dim[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
 
@@ -221,7 +197,7 @@ static bool date_exists(int y, int m, int d)
 }
 
 /* Days since the epoch back to a civil date (via gmtime_r on a 64-bit time_t). */
-static bool civil_from_days(int64_t days, int *y, int *m, int *d)
+bool fields__civil_from_days(int64_t days, int *y, int *m, int *d)
 {
 	time_t t = (time_t)(days * 86400);
 	struct tm tm;
@@ -235,14 +211,14 @@ static bool civil_from_days(int64_t days, int *y, int *m, int *d)
 }
 
 /* The local calendar date of the instant ms. */
-static void local_date(int64_t ms, int *y, int *m, int *d)
+void fields__local_date(int64_t ms, int *y, int *m, int *d)
 {
 	int64_t s = ms / 1000 - (ms % 1000 < 0 ? 1 : 0);
 	time_t t = (time_t)s;
 	struct tm tm;
 
 	if (!localtime_r(&t, &tm)) {
-		civil_from_days(s / 86400, y, m, d);
+		fields__civil_from_days(s / 86400, y, m, d);
 		return;
 	}
 	*y = tm.tm_year + 1900;
@@ -250,96 +226,14 @@ static void local_date(int64_t ms, int *y, int *m, int *d)
 	*d = tm.tm_mday;
 }
 
-/* Compares a folded keyword case-insensitively (ASCII). */
-static bool word_is(const char *s, const char *w)
+size_t fields__prefix_ci(const char *s, const char *text)
 {
 	size_t i;
 
-	for (i = 0; s[i] && w[i]; i++)
-		if (to_lower(s[i]) != to_lower(w[i]))
-			return false;
-	return s[i] == '\0' && w[i] == '\0';
-}
-
-/*
- * "+3d", "-2h", "+30m", "+1w": *amount and *unit. Only whole numbers; the
- * magnitude is checked by the caller.
- */
-static bool relative(const char *s, int64_t *amount, char *unit)
-{
-	size_t n = strlen(s), i;
-	int64_t v = 0;
-
-	if (n < 3 || (s[0] != '+' && s[0] != '-'))
-		return false;
-	for (i = 1; i < n - 1; i++) {
-		if (!is_digit(s[i]) || v > 100000000)
-			return false;
-		v = v * 10 + (s[i] - '0');
-	}
-	*unit = to_lower(s[n - 1]);
-	*amount = s[0] == '-' ? -v : v;
-	return true;
-}
-
-/*
- * A date at the start of s: YYYY-MM-DD, YYYY/MM/DD, YYYY.MM.DD (month and day
- * may have one digit), 2026年11月24日 (or 号), or YYYYMMDD. *rest points after it.
- * Does not check that the date exists.
- */
-static bool date_prefix(const char *s, int *y, int *m, int *d, const char **rest)
-{
-	const char *p = s;
-	size_t n;
-	bool han = false;
-	char sep = 0;
-
-	if (!digits_n(p, 4, y))
-		return false;
-	p += 4;
-	if (is_digit(*p)) {
-		/* YYYYMMDD */
-		if (!digits_n(p, 2, m) || !digits_n(p + 2, 2, d) || is_digit(p[4]))
-			return false;
-		*rest = p + 4;
-		return true;
-	}
-	if (*p == '-' || *p == '/' || *p == '.') {
-		sep = *p;
-		p++;
-	} else if (strncmp(p, "年", strlen("年")) == 0) {
-		han = true;
-		p += strlen("年");
-	} else {
-		return false;
-	}
-	for (n = 0; is_digit(p[n]); n++)
-		;
-	if (n < 1 || n > 2 || !digits_n(p, n, m))
-		return false;
-	p += n;
-	if (han) {
-		if (strncmp(p, "月", strlen("月")) != 0)
-			return false;
-		p += strlen("月");
-	} else {
-		if (*p != sep)
-			return false;
-		p++;
-	}
-	for (n = 0; is_digit(p[n]); n++)
-		;
-	if (n < 1 || n > 2 || !digits_n(p, n, d))
-		return false;
-	p += n;
-	if (han) {
-		if (strncmp(p, "日", strlen("日")) == 0)
-			p += strlen("日");
-		else if (strncmp(p, "号", strlen("号")) == 0)
-			p += strlen("号");
-	}
-	*rest = p;
-	return true;
+	for (i = 0; text[i]; i++)
+		if (to_lower(s[i]) != to_lower(text[i]) || s[i] == '\0')
+			return 0;
+	return i;
 }
 
 /* ---- phones ------------------------------------------------------------- */
@@ -450,7 +344,7 @@ enum crm_err field_phone(const char *field, const char *in, char out[FIELD_PHONE
 	const char *why = NULL;
 
 	out[0] = '\0';
-	rc = fold(field, in, &s, err);
+	rc = fields__fold(field, in, &s, err);
 	if (rc != CRM_OK)
 		return rc;
 	while (s[i]) {
@@ -490,7 +384,7 @@ enum crm_err field_phone(const char *field, const char *in, char out[FIELD_PHONE
 	}
 	if (why) {
 		out[0] = '\0';
-		rc = bad(err, field, in, why, PHONE_EXAMPLE);
+		rc = fields__bad(err, field, in, why, PHONE_EXAMPLE);
 	}
 	free(s);
 	return rc;
@@ -570,7 +464,7 @@ enum crm_err field_email(const char *field, const char *in, char *out, size_t ou
 
 	if (outsz)
 		out[0] = '\0';
-	rc = fold(field, in, &s, err);
+	rc = fields__fold(field, in, &s, err);
 	if (rc != CRM_OK)
 		return rc;
 	n = strlen(s);
@@ -593,16 +487,16 @@ enum crm_err field_email(const char *field, const char *in, char *out, size_t ou
 	}
 	low[o] = '\0';
 	if (o == 0) {
-		rc = bad(err, field, in, "not an e-mail address (empty)", EMAIL_EXAMPLE);
+		rc = fields__bad(err, field, in, "not an e-mail address (empty)", EMAIL_EXAMPLE);
 		goto out;
 	}
 	if (o > 254) {
-		rc = bad(err, field, in, "not an e-mail address (longer than 254 bytes)", EMAIL_EXAMPLE);
+		rc = fields__bad(err, field, in, "not an e-mail address (longer than 254 bytes)", EMAIL_EXAMPLE);
 		goto out;
 	}
 	why = email_check(low);
 	if (why) {
-		rc = bad(err, field, in, why, EMAIL_EXAMPLE);
+		rc = fields__bad(err, field, in, why, EMAIL_EXAMPLE);
 		goto out;
 	}
 	if (o + 1 > outsz) {
@@ -668,16 +562,16 @@ enum crm_err field_uscc(const char *field, const char *in, char out[FIELD_USCC_L
 	char u[FIELD_USCC_LEN + 2];
 
 	out[0] = '\0';
-	rc = fold(field, in, &s, err);
+	rc = fields__fold(field, in, &s, err);
 	if (rc != CRM_OK)
 		return rc;
 	if (!compact_upper(s, u, FIELD_USCC_LEN + 1) || strlen(u) != FIELD_USCC_LEN) {
-		rc = bad(err, field, in, "not a unified social credit code", USCC_EXAMPLE);
+		rc = fields__bad(err, field, in, "not a unified social credit code", USCC_EXAMPLE);
 		goto out;
 	}
 	for (size_t i = 0; i < FIELD_USCC_LEN; i++) {
 		if (!strchr(uscc_alphabet, u[i])) {
-			rc = bad(err, field, in,
+			rc = fields__bad(err, field, in,
 				 strchr("IOSVZ", u[i])
 					 ? "not a unified social credit code (it never uses I, O, S, V or Z)"
 					 : "not a unified social credit code (only digits and letters)",
@@ -686,7 +580,7 @@ enum crm_err field_uscc(const char *field, const char *in, char out[FIELD_USCC_L
 		}
 	}
 	if (uscc_check_char(u) != u[17]) {
-		rc = bad(err, field, in,
+		rc = fields__bad(err, field, in,
 			 "the check character (the last one) does not match: a typo?", USCC_EXAMPLE);
 		goto out;
 	}
@@ -707,441 +601,46 @@ enum crm_err field_id_number(const char *field, const char *in, char out[19],
 	int sum = 0, y, m, d, ty, tm, td;
 
 	out[0] = '\0';
-	rc = fold(field, in, &s, err);
+	rc = fields__fold(field, in, &s, err);
 	if (rc != CRM_OK)
 		return rc;
 	if (!compact_upper(s, u, 19) || strlen(u) != 18) {
-		rc = bad(err, field, in, "not a resident id number", IDNUM_EXAMPLE);
+		rc = fields__bad(err, field, in, "not a resident id number", IDNUM_EXAMPLE);
 		goto out;
 	}
 	for (int i = 0; i < 17; i++) {
 		if (!is_digit(u[i])) {
-			rc = bad(err, field, in, "not a resident id number", IDNUM_EXAMPLE);
+			rc = fields__bad(err, field, in, "not a resident id number", IDNUM_EXAMPLE);
 			goto out;
 		}
 		sum += (u[i] - '0') * w[i];
 	}
 	if (!is_digit(u[17]) && u[17] != 'X') {
-		rc = bad(err, field, in, "not a resident id number (the last character is 0-9 or X)",
+		rc = fields__bad(err, field, in, "not a resident id number (the last character is 0-9 or X)",
 			 IDNUM_EXAMPLE);
 		goto out;
 	}
 	if (u[0] == '0') {
-		rc = bad(err, field, in, "not a resident id number (no region code starts with 0)",
+		rc = fields__bad(err, field, in, "not a resident id number (no region code starts with 0)",
 			 IDNUM_EXAMPLE);
 		goto out;
 	}
-	digits_n(u + 6, 4, &y);
-	digits_n(u + 10, 2, &m);
-	digits_n(u + 12, 2, &d);
-	local_date(crm_now_ms(), &ty, &tm, &td);
-	if (y < 1900 || !date_exists(y, m, d) ||
+	fields__digits(u + 6, 4, &y);
+	fields__digits(u + 10, 2, &m);
+	fields__digits(u + 12, 2, &d);
+	fields__local_date(crm_now_ms(), &ty, &tm, &td);
+	if (y < 1900 || !fields__date_exists(y, m, d) ||
 	    (int64_t)y * 10000 + m * 100 + d > (int64_t)ty * 10000 + tm * 100 + td) {
-		rc = bad(err, field, in, "the birth date in it (characters 7-14) is not a real date",
+		rc = fields__bad(err, field, in, "the birth date in it (characters 7-14) is not a real date",
 			 IDNUM_EXAMPLE);
 		goto out;
 	}
 	if (checks[sum % 11] != u[17]) {
-		rc = bad(err, field, in, "the check character (the last one) does not match: a typo?",
+		rc = fields__bad(err, field, in, "the check character (the last one) does not match: a typo?",
 			 IDNUM_EXAMPLE);
 		goto out;
 	}
 	memcpy(out, u, 19);
-out:
-	free(s);
-	return rc;
-}
-
-/* ---- money and currencies ----------------------------------------------- */
-
-struct currency_alias {
-	const char *text; /* as typed, ASCII letters compared case-insensitively */
-	const char *code;
-};
-
-/*
- * Symbols and words people write instead of a code. "¥" is read as CNY here
- * (the yen sign is the same character; this CRM's money is mostly yuan).
- * Longer spellings come before their prefixes ("HK$" before "$").
- */
-static const struct currency_alias currency_aliases[] = {
-	{"HK$", "HKD"}, {"US$", "USD"}, {"RMB", "CNY"}, {"人民币", "CNY"}, {"¥", "CNY"},
-	{"元", "CNY"},  {"块", "CNY"},  {"$", "USD"},   {"美元", "USD"},   {"€", "EUR"},
-	{"欧元", "EUR"}, {"£", "GBP"},  {"英镑", "GBP"}, {"港元", "HKD"},   {"港币", "HKD"},
-	{"日元", "JPY"}, {NULL, NULL},
-};
-
-/* Prefix match of an alias, ASCII case-insensitive; returns its length or 0. */
-static size_t alias_match(const char *s, const char *text)
-{
-	size_t i;
-
-	for (i = 0; text[i]; i++)
-		if (to_lower(s[i]) != to_lower(text[i]) || s[i] == '\0')
-			return 0;
-	return i;
-}
-
-/*
- * A currency at the start of s: an alias or three ASCII letters not followed by
- * another letter. code gets the ISO code; returns the bytes used or 0.
- */
-static size_t currency_at(const char *s, char code[FIELD_CURRENCY_MAX])
-{
-	for (size_t i = 0; currency_aliases[i].text; i++) {
-		size_t n = alias_match(s, currency_aliases[i].text);
-
-		if (n && !(is_alpha(currency_aliases[i].text[0]) && is_alpha(s[n]))) {
-			memcpy(code, currency_aliases[i].code, FIELD_CURRENCY_MAX);
-			return n;
-		}
-	}
-	if (is_alpha(s[0]) && is_alpha(s[1]) && is_alpha(s[2]) && !is_alpha(s[3])) {
-		for (int i = 0; i < 3; i++)
-			code[i] = to_upper(s[i]);
-		code[3] = '\0';
-		return 3;
-	}
-	return 0;
-}
-
-static const char *skip_spaces(const char *p)
-{
-	while (*p == ' ')
-		p++;
-	return p;
-}
-
-/* Minus signs: ASCII and U+2212. Returns the bytes used or 0. */
-static size_t minus_at(const char *p)
-{
-	if (*p == '-')
-		return 1;
-	if (strncmp(p, "\xe2\x88\x92", 3) == 0)
-		return 3;
-	return 0;
-}
-
-/* v * 10^e into *out without overflow. */
-static bool scale10(int64_t v, int e, int64_t *out)
-{
-	for (int i = 0; i < e; i++) {
-		if (v > INT64_MAX / 10)
-			return false;
-		v *= 10;
-	}
-	*out = v;
-	return true;
-}
-
-/*
- * The number part: digits with optional thousands commas (groups of three),
- * an optional fraction. *mant gets all digits as one integer, *frac the number
- * of fraction digits. NULL on success, else why.
- */
-static const char *money_number(const char **pp, int64_t *mant, int *frac)
-{
-	const char *p = *pp;
-	int64_t v = 0;
-	int group = -1, nint = 0, nfrac = 0;
-
-	while (is_digit(*p) || (*p == ',' && is_digit(p[1]))) {
-		if (*p == ',') {
-			if (group == 0 || (group > 0 && group != 3) || nint == 0 ||
-			    (group < 0 && nint > 3))
-				return "not an amount (misplaced thousands comma)";
-			group = 0;
-			p++;
-			continue;
-		}
-		if (v > (INT64_MAX - (*p - '0')) / 10)
-			return "too large an amount";
-		v = v * 10 + (*p - '0');
-		nint++;
-		if (group >= 0)
-			group++;
-		p++;
-	}
-	if (group >= 0 && group != 3)
-		return "not an amount (misplaced thousands comma)";
-	if (nint == 0)
-		return "not an amount";
-	if (*p == '.') {
-		p++;
-		while (is_digit(*p)) {
-			if (v > (INT64_MAX - (*p - '0')) / 10 || nfrac > 12)
-				return "too large an amount";
-			v = v * 10 + (*p - '0');
-			nfrac++;
-			p++;
-		}
-		if (nfrac == 0)
-			return "not an amount (nothing after the decimal point)";
-	}
-	*mant = v;
-	*frac = nfrac;
-	*pp = p;
-	return NULL;
-}
-
-static const char *money_parse(const char *s, int64_t *minor, char cur[FIELD_CURRENCY_MAX])
-{
-	const char *p = s, *why;
-	char pre[FIELD_CURRENCY_MAX] = "", post[FIELD_CURRENCY_MAX] = "";
-	bool neg = false, wan = false;
-	int64_t mant = 0, v;
-	int frac = 0, e;
-	size_t n;
-
-	n = minus_at(p);
-	if (n) {
-		neg = true;
-		p = skip_spaces(p + n);
-	} else if (*p == '+') {
-		p = skip_spaces(p + 1);
-	}
-	n = currency_at(p, pre);
-	if (n) {
-		p = skip_spaces(p + n);
-		n = minus_at(p);
-		if (n && !neg) {
-			neg = true;
-			p = skip_spaces(p + n);
-		}
-	}
-	why = money_number(&p, &mant, &frac);
-	if (why)
-		return why;
-	p = skip_spaces(p);
-	if (strncmp(p, "万", strlen("万")) == 0) {
-		wan = true;
-		p = skip_spaces(p + strlen("万"));
-	}
-	n = currency_at(p, post);
-	if (n)
-		p = skip_spaces(p + n);
-	if (*p != '\0')
-		return "not an amount";
-	if (pre[0] && post[0] && strcmp(pre, post) != 0)
-		return "two different currencies";
-	e = 2 + (wan ? 4 : 0) - frac;
-	if (e >= 0) {
-		if (!scale10(mant, e, &v))
-			return "too large an amount";
-	} else {
-		int64_t div = 1;
-
-		for (int i = 0; i < -e; i++)
-			div *= 10;
-		if (mant % div != 0)
-			return "at most two decimals (fen, cents)";
-		v = mant / div;
-	}
-	*minor = neg ? -v : v;
-	memcpy(cur, pre[0] ? pre : post, FIELD_CURRENCY_MAX);
-	return NULL;
-}
-
-/*
- * Amounts are kept in hundredths of the unit for every currency (fen, cents):
- * one rule everywhere, even for the few currencies (JPY, KRW) that have none.
- */
-enum crm_err field_money(const char *field, const char *in, const char *default_currency,
-			 int64_t *minor, char currency[FIELD_CURRENCY_MAX], struct crm_error *err)
-{
-	enum crm_err rc;
-	char *s = NULL;
-	char cur[FIELD_CURRENCY_MAX] = "";
-	const char *why;
-	int64_t v = 0;
-
-	currency[0] = '\0';
-	rc = fold(field, in, &s, err);
-	if (rc != CRM_OK)
-		return rc;
-	why = money_parse(s, &v, cur);
-	if (why) {
-		rc = bad(err, field, in, why, MONEY_EXAMPLE);
-		goto out;
-	}
-	if (cur[0] == '\0' && default_currency) {
-		rc = field_currency(field, default_currency, cur, err);
-		if (rc != CRM_OK)
-			goto out;
-	}
-	*minor = v;
-	memcpy(currency, cur, FIELD_CURRENCY_MAX);
-out:
-	free(s);
-	return rc;
-}
-
-enum crm_err field_currency(const char *field, const char *in, char out[FIELD_CURRENCY_MAX],
-			    struct crm_error *err)
-{
-	enum crm_err rc;
-	char *s = NULL;
-	char code[FIELD_CURRENCY_MAX] = "";
-	size_t n;
-
-	out[0] = '\0';
-	rc = fold(field, in, &s, err);
-	if (rc != CRM_OK)
-		return rc;
-	n = currency_at(s, code);
-	if (n == 0 || s[n] != '\0') {
-		rc = bad(err, field, in, "not a currency code",
-			 "expected three letters like CNY, USD, EUR, HKD");
-		goto out;
-	}
-	memcpy(out, code, FIELD_CURRENCY_MAX);
-out:
-	free(s);
-	return rc;
-}
-
-/* ---- times and dates ---------------------------------------------------- */
-
-/* The local date `days` days from today. */
-static void date_from_today(int64_t days, int *y, int *m, int *d)
-{
-	int ty, tm, td;
-
-	local_date(crm_now_ms(), &ty, &tm, &td);
-	civil_from_days(crm_days_from_civil(ty, tm, td) + days, y, m, d);
-}
-
-/*
- * "today", "tomorrow", "yesterday" (and 今天, 明天, 昨天) at the start of s, as
- * an offset in days; *rest gets what follows (a time of day, or "").
- */
-static bool day_word(const char *s, int64_t *days, const char **rest)
-{
-	static const struct {
-		const char *word;
-		int days;
-	} words[] = {
-		{"today", 0},  {"今天", 0},  {"tomorrow", 1},
-		{"明天", 1},   {"yesterday", -1}, {"昨天", -1},
-	};
-
-	for (size_t i = 0; i < sizeof words / sizeof words[0]; i++) {
-		size_t n = alias_match(s, words[i].word);
-
-		if (n && (s[n] == '\0' || s[n] == ' ' || is_digit(s[n]))) {
-			*days = words[i].days;
-			*rest = skip_spaces(s + n);
-			return true;
-		}
-	}
-	return false;
-}
-
-enum crm_err field_time(const char *field, const char *in, int64_t *ms, struct crm_error *err)
-{
-	enum crm_err rc;
-	char *s = NULL;
-	char buf[64];
-	int64_t days, amount, unit_ms, now = crm_now_ms();
-	int y, m, d;
-	char unit;
-	const char *rest;
-
-	rc = fold(field, in, &s, err);
-	if (rc != CRM_OK)
-		return rc;
-	if (word_is(s, "now") || strcmp(s, "现在") == 0) {
-		*ms = now;
-		goto out;
-	}
-	if (day_word(s, &days, &rest)) {
-		/* "tomorrow", or "tomorrow 09:30" */
-		date_from_today(days, &y, &m, &d);
-		if (strlen(rest) > 32) {
-			rc = bad(err, field, in, "not a time", TIME_EXAMPLE);
-			goto out;
-		}
-		snprintf(buf, sizeof buf, "%04d-%02d-%02d%s%s", y, m, d, rest[0] ? " " : "", rest);
-		if (crm_time_parse(buf, true, ms) != CRM_OK)
-			rc = bad(err, field, in, "not a time", TIME_EXAMPLE);
-		goto out;
-	}
-	if (relative(s, &amount, &unit)) {
-		switch (unit) {
-		case 'm': unit_ms = 60000; break;
-		case 'h': unit_ms = 3600000; break;
-		case 'd': unit_ms = 86400000; break;
-		case 'w': unit_ms = 7 * 86400000LL; break;
-		default: unit_ms = 0; break;
-		}
-		if (unit_ms == 0) {
-			rc = bad(err, field, in, "not a time (units are m, h, d, w)", TIME_EXAMPLE);
-			goto out;
-		}
-		/* |amount| <= 10^8 and unit_ms < 10^9: the product cannot overflow */
-		if ((amount < 0 ? -amount : amount) * unit_ms > REL_MAX_DAYS * 86400000LL) {
-			rc = bad(err, field, in, "too far away", TIME_EXAMPLE);
-			goto out;
-		}
-		*ms = now + amount * unit_ms;
-		goto out;
-	}
-	if (date_prefix(s, &y, &m, &d, &rest)) {
-		if (!date_exists(y, m, d)) {
-			rc = bad(err, field, in, "that date does not exist", TIME_EXAMPLE);
-			goto out;
-		}
-		if (strlen(rest) > 32) {
-			rc = bad(err, field, in, "not a time", TIME_EXAMPLE);
-			goto out;
-		}
-		snprintf(buf, sizeof buf, "%04d-%02d-%02d%s%s", y, m, d, is_digit(rest[0]) ? " " : "",
-			 rest);
-		if (crm_time_parse(buf, true, ms) == CRM_OK)
-			goto out;
-	}
-	rc = bad(err, field, in, "not a time", TIME_EXAMPLE);
-out:
-	free(s);
-	return rc;
-}
-
-enum crm_err field_date(const char *field, const char *in, char out[11], struct crm_error *err)
-{
-	enum crm_err rc;
-	char *s = NULL;
-	int64_t days, amount;
-	int y, m, d;
-	char unit;
-	const char *rest;
-
-	out[0] = '\0';
-	rc = fold(field, in, &s, err);
-	if (rc != CRM_OK)
-		return rc;
-	if (day_word(s, &days, &rest) && *rest == '\0') {
-		date_from_today(days, &y, &m, &d);
-	} else if (relative(s, &amount, &unit)) {
-		if (unit != 'd' && unit != 'w') {
-			rc = bad(err, field, in, "not a date (relative dates count d or w)", DATE_EXAMPLE);
-			goto out;
-		}
-		days = unit == 'w' ? amount * 7 : amount;
-		if ((days < 0 ? -days : days) > REL_MAX_DAYS) {
-			rc = bad(err, field, in, "too far away", DATE_EXAMPLE);
-			goto out;
-		}
-		date_from_today(days, &y, &m, &d);
-	} else if (date_prefix(s, &y, &m, &d, &rest) && *rest == '\0') {
-		if (!date_exists(y, m, d)) {
-			rc = bad(err, field, in, "that date does not exist", DATE_EXAMPLE);
-			goto out;
-		}
-	} else {
-		rc = bad(err, field, in, "not a date", DATE_EXAMPLE);
-		goto out;
-	}
-	snprintf(out, 11, "%04d-%02d-%02d", y, m, d);
 out:
 	free(s);
 	return rc;
@@ -1160,25 +659,25 @@ enum crm_err field_int(const char *field, const char *in, int64_t min, int64_t m
 
 	snprintf(expected, sizeof expected, "expected a whole number from %lld to %lld",
 		 (long long)min, (long long)max);
-	rc = fold(field, in, &s, err);
+	rc = fields__fold(field, in, &s, err);
 	if (rc != CRM_OK)
 		return rc;
 	if (s[0] == '+' || s[0] == '-')
 		i++;
 	if (!is_digit(s[i])) {
-		rc = bad(err, field, in, "not a whole number", expected);
+		rc = fields__bad(err, field, in, "not a whole number", expected);
 		goto out;
 	}
 	for (; s[i]; i++) {
 		if (!is_digit(s[i])) {
-			rc = bad(err, field, in, "not a whole number", expected);
+			rc = fields__bad(err, field, in, "not a whole number", expected);
 			goto out;
 		}
 	}
 	errno = 0;
 	v = strtoll(s, &end, 10);
 	if (errno == ERANGE || !end || *end != '\0' || v < min || v > max) {
-		rc = bad(err, field, in, "out of range", expected);
+		rc = fields__bad(err, field, in, "out of range", expected);
 		goto out;
 	}
 	*out = (int64_t)v;
@@ -1196,22 +695,22 @@ enum crm_err field_real(const char *field, const char *in, double min, double ma
 	double v;
 
 	snprintf(expected, sizeof expected, "expected a number from %g to %g", min, max);
-	rc = fold(field, in, &s, err);
+	rc = fields__fold(field, in, &s, err);
 	if (rc != CRM_OK)
 		return rc;
 	/* only plain decimal notation: strtod would also take "nan", "inf" and hex */
 	if (!strpbrk(s, "0123456789") || strspn(s, "+-.eE0123456789") != strlen(s)) {
-		rc = bad(err, field, in, "not a number", expected);
+		rc = fields__bad(err, field, in, "not a number", expected);
 		goto out;
 	}
 	errno = 0;
 	v = strtod(s, &end);
 	if (!end || *end != '\0') {
-		rc = bad(err, field, in, "not a number", expected);
+		rc = fields__bad(err, field, in, "not a number", expected);
 		goto out;
 	}
 	if (errno == ERANGE || !isfinite(v) || v < min || v > max) {
-		rc = bad(err, field, in, "out of range", expected);
+		rc = fields__bad(err, field, in, "out of range", expected);
 		goto out;
 	}
 	*out = v;
