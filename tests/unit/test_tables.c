@@ -631,6 +631,62 @@ static void test_migrate_file_reopen(void **state)
 	unlink(dbpath);
 }
 
+/* The whole file, malloc()ed; *n gets its size. */
+static unsigned char *slurp(const char *path, size_t *n)
+{
+	FILE *f = fopen(path, "rb");
+	unsigned char *buf;
+	long size;
+
+	assert_non_null(f);
+	assert_int_equal(fseek(f, 0, SEEK_END), 0);
+	size = ftell(f);
+	assert_true(size > 0);
+	rewind(f);
+	buf = malloc((size_t)size);
+	assert_non_null(buf);
+	assert_int_equal(fread(buf, 1, (size_t)size, f), (size_t)size);
+	fclose(f);
+	*n = (size_t)size;
+	return buf;
+}
+
+/* A newer database on disk: refused, and not one byte of the file changes. */
+static void test_migrate_newer_file_untouched(void **state)
+{
+	char path[] = "/tmp/crm-test-tables-XXXXXX";
+	int fd = mkstemp(path);
+	sqlite3 *db = NULL;
+	char sql[64];
+	unsigned char *before, *after;
+	size_t nb, na;
+	struct crm_error err = {0};
+
+	(void)state;
+	assert_true(fd >= 0);
+	close(fd);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(schema_migrate(db, NULL, NULL), CRM_OK);
+	assert_int_equal(sqlite3_exec(db,
+				      "INSERT INTO customers(id, name) VALUES ('" UUID "', '华信')",
+				      NULL, NULL, NULL),
+			 SQLITE_OK);
+	snprintf(sql, sizeof sql, "PRAGMA user_version = %d", schema_version() + 5);
+	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	before = slurp(path, &nb);
+
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(schema_migrate(db, NULL, &err), CRM_EVERSION);
+	sqlite3_close(db);
+	after = slurp(path, &na);
+	assert_int_equal(na, nb);
+	assert_memory_equal(before, after, nb);
+	free(before);
+	free(after);
+	unlink(path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -645,6 +701,7 @@ int main(void)
 		cmocka_unit_test(test_migrate_failure_is_atomic),
 		cmocka_unit_test(test_migrate_in_callers_transaction),
 		cmocka_unit_test(test_migrate_file_reopen),
+		cmocka_unit_test(test_migrate_newer_file_untouched),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
