@@ -281,9 +281,9 @@ static const char *phone_cn(const char *d, size_t n, bool national, char *out)
 			d++;
 			n--;
 			if (n > 1 && d[0] == '1' && d[1] != '0')
-				return "not a phone number (a mobile has no leading 0)";
+				return "not a phone number: a mobile has no leading 0";
 		} else if (n > 1 && d[1] == '0') {
-			return "a landline needs its trunk 0 (010 for Beijing)";
+			return "a landline needs its trunk 0: 010 for Beijing";
 		}
 	} else if (n > 0 && d[0] == '0') {
 		d++;
@@ -293,7 +293,7 @@ static const char *phone_cn(const char *d, size_t n, bool national, char *out)
 		return why;
 	if (d[0] == '1' && d[1] != '0') {
 		if (d[1] < '3' || n != 11)
-			return "not a Chinese mobile number (11 digits starting 13 to 19)";
+			return "not a Chinese mobile number: 11 digits starting 13 to 19";
 		goto ok;
 	}
 	if (d[0] == '1' || d[0] == '2') {
@@ -322,11 +322,11 @@ static const char *phone_intl(const char *d, size_t n, char *out)
 	if (n >= 2 && d[0] == '8' && d[1] == '6')
 		return phone_cn(d + 2, n - 2, false, out);
 	if (n == 0 || d[0] == '0')
-		return "not a phone number (a country code never starts with 0)";
+		return "not a phone number: a country code never starts with 0";
 	if (n > 15)
-		return "too many digits (E.164 allows at most 15)";
+		return "too many digits: E.164 allows at most 15";
 	if (d[0] == '1' && (n != 11 || d[1] < '2'))
-		return "not a North American number (+1 and 10 digits)";
+		return "not a North American number: +1 and 10 digits";
 	if (n < 8)
 		return "too few digits for an international number";
 	snprintf(out, FIELD_PHONE_MAX, "+%.*s", (int)n, d);
@@ -352,7 +352,7 @@ enum crm_err field_phone(const char *field, const char *in, char out[FIELD_PHONE
 
 		if (cp >= '0' && cp <= '9') {
 			if (nd + 1 >= sizeof d) {
-				why = "too many digits (E.164 allows at most 15)";
+				why = "too many digits: E.164 allows at most 15";
 				break;
 			}
 			d[nd++] = (char)cp;
@@ -362,7 +362,7 @@ enum crm_err field_phone(const char *field, const char *in, char out[FIELD_PHONE
 		} else if (phone_sep(cp)) {
 			/* ignored */
 		} else if (nd >= 5 && extension_mark(s + i)) {
-			why = "extensions are not accepted (note the extension elsewhere)";
+			why = "extensions are not accepted: keep the extension in the notes";
 			break;
 		} else {
 			why = "not a phone number";
@@ -404,38 +404,38 @@ static const char *email_check(const char *s)
 	bool all_digits = true;
 
 	if (!at)
-		return "not an e-mail address (no @)";
+		return "not an e-mail address: no @";
 	if (strchr(at + 1, '@'))
-		return "not an e-mail address (more than one @)";
+		return "not an e-mail address: more than one @";
 	local_len = (size_t)(at - s);
 	if (local_len == 0)
-		return "not an e-mail address (nothing before the @)";
+		return "not an e-mail address: nothing before the @";
 	if (local_len > 64)
-		return "not an e-mail address (more than 64 bytes before the @)";
+		return "not an e-mail address: more than 64 bytes before the @";
 	for (size_t i = 0; i < local_len; i++) {
 		if (!email_local_char((unsigned char)s[i]))
-			return "not an e-mail address (a character that is not allowed before the @)";
+			return "not an e-mail address: a character that is not allowed before the @";
 	}
 	if (s[0] == '.' || at[-1] == '.' || strstr(s, "..") != NULL)
-		return "not an e-mail address (misplaced dot)";
+		return "not an e-mail address: misplaced dot";
 	dom = at + 1;
 	if (!strchr(dom, '.'))
-		return "not an e-mail address (the domain needs a dot, like example.com)";
+		return "not an e-mail address: the domain needs a dot, like example.com";
 	label = dom;
 	for (;;) {
 		n = strcspn(label, ".");
 		if (n == 0)
-			return "not an e-mail address (empty part in the domain)";
+			return "not an e-mail address: empty part in the domain";
 		if (n > 63)
-			return "not an e-mail address (a domain part is longer than 63 bytes)";
+			return "not an e-mail address: a domain part is longer than 63 bytes";
 		if (label[0] == '-' || label[n - 1] == '-')
-			return "not an e-mail address (a domain part starts or ends with -)";
+			return "not an e-mail address: a domain part starts or ends with -";
 		all_digits = true;
 		for (size_t i = 0; i < n; i++) {
 			unsigned char c = (unsigned char)label[i];
 
 			if (!(c >= 0x80 || is_alpha(c) || is_digit(c) || c == '-'))
-				return "not an e-mail address (a character that is not allowed in the domain)";
+				return "not an e-mail address: a character that is not allowed in the domain";
 			if (!is_digit(c))
 				all_digits = false;
 		}
@@ -444,7 +444,7 @@ static const char *email_check(const char *s)
 		label += n + 1;
 	}
 	if (all_digits)
-		return "not an e-mail address (the domain must end with a name, like .com or .cn)";
+		return "not an e-mail address: the domain must end with a name, like .com or .cn";
 	return NULL;
 }
 
@@ -487,11 +487,11 @@ enum crm_err field_email(const char *field, const char *in, char *out, size_t ou
 	}
 	low[o] = '\0';
 	if (o == 0) {
-		rc = fields__bad(err, field, in, "not an e-mail address (empty)", EMAIL_EXAMPLE);
+		rc = fields__bad(err, field, in, "not an e-mail address: empty", EMAIL_EXAMPLE);
 		goto out;
 	}
 	if (o > 254) {
-		rc = fields__bad(err, field, in, "not an e-mail address (longer than 254 bytes)", EMAIL_EXAMPLE);
+		rc = fields__bad(err, field, in, "not an e-mail address: longer than 254 bytes", EMAIL_EXAMPLE);
 		goto out;
 	}
 	why = email_check(low);
@@ -573,15 +573,15 @@ enum crm_err field_uscc(const char *field, const char *in, char out[FIELD_USCC_L
 		if (!strchr(uscc_alphabet, u[i])) {
 			rc = fields__bad(err, field, in,
 				 strchr("IOSVZ", u[i])
-					 ? "not a unified social credit code (it never uses I, O, S, V or Z)"
-					 : "not a unified social credit code (only digits and letters)",
+					 ? "not a unified social credit code: it never uses I, O, S, V or Z"
+					 : "not a unified social credit code: only digits and letters",
 				 USCC_EXAMPLE);
 			goto out;
 		}
 	}
 	if (uscc_check_char(u) != u[17]) {
 		rc = fields__bad(err, field, in,
-			 "the check character (the last one) does not match: a typo?", USCC_EXAMPLE);
+			 "the check character at the end does not match: a typo?", USCC_EXAMPLE);
 		goto out;
 	}
 	memcpy(out, u, FIELD_USCC_LEN + 1);
@@ -616,12 +616,12 @@ enum crm_err field_id_number(const char *field, const char *in, char out[19],
 		sum += (u[i] - '0') * w[i];
 	}
 	if (!is_digit(u[17]) && u[17] != 'X') {
-		rc = fields__bad(err, field, in, "not a resident id number (the last character is 0-9 or X)",
+		rc = fields__bad(err, field, in, "not a resident id number: the last character is 0-9 or X",
 			 IDNUM_EXAMPLE);
 		goto out;
 	}
 	if (u[0] == '0') {
-		rc = fields__bad(err, field, in, "not a resident id number (no region code starts with 0)",
+		rc = fields__bad(err, field, in, "not a resident id number: no region code starts with 0",
 			 IDNUM_EXAMPLE);
 		goto out;
 	}
@@ -631,12 +631,12 @@ enum crm_err field_id_number(const char *field, const char *in, char out[19],
 	fields__local_date(crm_now_ms(), &ty, &tm, &td);
 	if (y < 1900 || !fields__date_exists(y, m, d) ||
 	    (int64_t)y * 10000 + m * 100 + d > (int64_t)ty * 10000 + tm * 100 + td) {
-		rc = fields__bad(err, field, in, "the birth date in it (characters 7-14) is not a real date",
+		rc = fields__bad(err, field, in, "the birth date in it, characters 7 to 14, is not a real date",
 			 IDNUM_EXAMPLE);
 		goto out;
 	}
 	if (checks[sum % 11] != u[17]) {
-		rc = fields__bad(err, field, in, "the check character (the last one) does not match: a typo?",
+		rc = fields__bad(err, field, in, "the check character at the end does not match: a typo?",
 			 IDNUM_EXAMPLE);
 		goto out;
 	}

@@ -90,7 +90,7 @@ static const char *money_number(const char **pp, int64_t *mant, int *frac)
 		if (*p == ',') {
 			if (group == 0 || (group > 0 && group != 3) || nint == 0 ||
 			    (group < 0 && nint > 3))
-				return "not an amount (misplaced thousands comma)";
+				return "not an amount: misplaced thousands comma";
 			group = 0;
 			p++;
 			continue;
@@ -104,7 +104,7 @@ static const char *money_number(const char **pp, int64_t *mant, int *frac)
 		p++;
 	}
 	if (group >= 0 && group != 3)
-		return "not an amount (misplaced thousands comma)";
+		return "not an amount: misplaced thousands comma";
 	if (nint == 0)
 		return "not an amount";
 	if (*p == '.') {
@@ -117,7 +117,7 @@ static const char *money_number(const char **pp, int64_t *mant, int *frac)
 			p++;
 		}
 		if (nfrac == 0)
-			return "not an amount (nothing after the decimal point)";
+			return "not an amount: nothing after the decimal point";
 	}
 	*mant = v;
 	*frac = nfrac;
@@ -175,7 +175,7 @@ static const char *money_parse(const char *s, int64_t *minor, char cur[FIELD_CUR
 		for (int i = 0; i < -e; i++)
 			div *= 10;
 		if (mant % div != 0)
-			return "at most two decimals (fen, cents)";
+			return "at most two decimals are allowed";
 		v = mant / div;
 	}
 	*minor = neg ? -v : v;
