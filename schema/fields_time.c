@@ -187,7 +187,7 @@ enum crm_err field_time(const char *field, const char *in, int64_t *ms, struct c
 		default: unit_ms = 0; break;
 		}
 		if (unit_ms == 0) {
-			rc = fields__bad(err, field, in, "not a time (units are m, h, d, w)", TIME_EXAMPLE);
+			rc = fields__bad(err, field, in, "not a time: units are m, h, d, w", TIME_EXAMPLE);
 			goto out;
 		}
 		/* |amount| <= 10^8 and unit_ms < 10^9: the product cannot overflow */
@@ -235,7 +235,7 @@ enum crm_err field_date(const char *field, const char *in, char out[11], struct 
 		date_from_today(days, &y, &m, &d);
 	} else if (relative(s, &amount, &unit)) {
 		if (unit != 'd' && unit != 'w') {
-			rc = fields__bad(err, field, in, "not a date (relative dates count d or w)", DATE_EXAMPLE);
+			rc = fields__bad(err, field, in, "not a date: relative dates count d or w", DATE_EXAMPLE);
 			goto out;
 		}
 		days = unit == 'w' ? amount * 7 : amount;
