@@ -154,7 +154,7 @@ declare -A R   # results: R[side.key]
 
 # ---------------------------------------------------------------- crm side
 crm_side() {
-	local CRM="$BUILD/client/crm" SRV="$BUILD/server/crm-server"
+	local CRM="$BUILD/crm" SRV="$BUILD/crm-server"
 	say "building crm and crm-server (Release) in $BUILD"
 	cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release >"$WORK/cmake.log" 2>&1 ||
 		{ CRM_FAIL="cmake configure failed: $(tail -3 "$WORK/cmake.log")"; return 1; }
