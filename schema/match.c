@@ -94,40 +94,6 @@ static size_t squeeze(const uint32_t *s, size_t n, uint32_t *out)
 	return k;
 }
 
-static int tok_cmp(const uint32_t *s, size_t sa, size_t la, size_t sb, size_t lb)
-{
-	size_t i;
-
-	for (i = 0; i < la && i < lb; i++)
-		if (s[sa + i] != s[sb + i])
-			return s[sa + i] < s[sb + i] ? -1 : 1;
-	return la < lb ? -1 : la > lb;
-}
-
-/* Tokens sorted, squeezed: "trading acme" and "acme trading" meet. */
-static size_t sorted_squeeze(const uint32_t *s, size_t n, uint32_t *out)
-{
-	size_t st[MATCH_CORE_MAX], ln[MATCH_CORE_MAX], ord[MATCH_CORE_MAX];
-	size_t k = split_tokens(s, n, st, ln, MATCH_CORE_MAX), i, j, o = 0;
-
-	for (i = 0; i < k; i++)
-		ord[i] = i;
-	for (i = 1; i < k; i++) {
-		size_t x = ord[i];
-		j = i;
-		while (j > 0 && tok_cmp(s, st[ord[j - 1]], ln[ord[j - 1]], st[x], ln[x]) > 0) {
-			ord[j] = ord[j - 1];
-			j--;
-		}
-		ord[j] = x;
-	}
-	for (i = 0; i < k; i++) {
-		memcpy(out + o, s + st[ord[i]], ln[ord[i]] * sizeof *out);
-		o += ln[ord[i]];
-	}
-	return o;
-}
-
 /* Company name core similarity in [0, 1]. */
 static double company_name_sim(const struct match_record *a, const struct match_record *b)
 {
@@ -142,16 +108,6 @@ static double company_name_sim(const struct match_record *a, const struct match_
 	if (nx == ny && memcmp(x, y, nx * sizeof *x) == 0)
 		return 1.0;
 	sim = match__lev_sim(x, nx, y, ny);
-	if (!match__is_cjk(x[0])) {
-		double s2;
-		nx = sorted_squeeze(a->core, a->core_len, x);
-		ny = sorted_squeeze(b->core, b->core_len, y);
-		s2 = match__lev_sim(x, nx, y, ny);
-		if (s2 > sim)
-			sim = s2;
-		nx = squeeze(a->core, a->core_len, x);
-		ny = squeeze(b->core, b->core_len, y);
-	}
 	/* one name is the other's start: the industry word was left out */
 	mn = nx < ny ? nx : ny;
 	if (mn >= 2 && memcmp(x, y, mn * sizeof *x) == 0 &&
@@ -336,6 +292,27 @@ static void finish(struct match_verdict *v, const struct match_params *p, int ve
 		v->decision = MATCH_DISTINCT;
 }
 
+/*
+ * True if both cores are CJK, at least 4 characters, of the same length and
+ * differ in exactly one character that is not in the last two (the
+ * industry word: 华信科技 vs 华信贸易 is another company).
+ */
+static int cjk_one_typo(const struct match_record *a, const struct match_record *b)
+{
+	uint32_t x[MATCH_CORE_MAX], y[MATCH_CORE_MAX];
+	size_t nx = squeeze(a->core, a->core_len, x), ny = squeeze(b->core, b->core_len, y);
+	size_t i, diff = 0, at = 0;
+
+	if (nx != ny || nx < 4 || !match__is_cjk(x[0]) || !match__is_cjk(y[0]))
+		return 0;
+	for (i = 0; i < nx; i++)
+		if (x[i] != y[i]) {
+			diff++;
+			at = i;
+		}
+	return diff == 1 && at + 2 < nx;
+}
+
 static void compare_company(const struct match_record *a, const struct match_record *b,
 			    const struct match_params *p, struct match_verdict *v)
 {
@@ -371,11 +348,17 @@ static void compare_company(const struct match_record *a, const struct match_rec
 	if (name >= 0) {
 		double pts;
 		if (name >= 1.0)
-			pts = 7.0;
+			pts = rel == 1 ? 5.5 : 7.0; /* a name alone, one region unknown: ask */
 		else
 			pts = clampd((name - 0.75) * 24.0, -8.0, 5.0);
+		if (pts < 2.0 && cjk_one_typo(a, b)) {
+			/* 华信 typed 华新: a pinyin input method's homophone */
+			pts = 2.0;
+			reason(v, "name one character off", -1);
+		} else {
+			reason(v, "name", name);
+		}
 		v->score += pts;
-		reason(v, "name", name);
 	}
 	if (rel == 2) {
 		v->score += 1.0;
@@ -395,11 +378,18 @@ static void compare_company(const struct match_record *a, const struct match_rec
 		strong = 1;
 		reason(v, "same e-mail", -1);
 	} else if (a->email_domain && a->email_domain == b->email_domain && !a->email_free) {
-		v->score += 2.0;
+		v->score += 1.0;
 		reason(v, "same e-mail domain", -1);
 	} else if (a->email_domain && b->email_domain && !a->email_free && !b->email_free) {
 		v->score -= 2.0;
 		reason(v, "different e-mail domain", -1);
+	}
+	{
+		double ad = addr_sim(a, b);
+		if (ad >= 0.9 && a->addr_len >= 4 && b->addr_len >= 4) {
+			v->score += 2.0;
+			reason(v, "same address", -1);
+		}
 	}
 	if (name < 0.6 && name >= 0)
 		veto = 1; /* shared numbers alone never merge two names */

@@ -96,7 +96,6 @@ static const char *const en_industry[][2] = {
 	{"Trading", "Trading"},
 	{"International Trading", "Intl Trading"},
 	{"Technology", "Tech"},
-	{"Technologies", "Tech"},
 	{"Electronics", "Elec"},
 	{"Logistics", "Logistics"},
 	{"Manufacturing", "Mfg"},
@@ -265,7 +264,9 @@ static void hard_entity(struct rng *r, struct ent *e, const struct ent *base, lo
 		while (e->city == base->city)
 			e->city = (int)pick(r, N(gen_cities));
 		make_board(r, e->city, e->board);
-		make_domain(r, e);
+		do
+			make_domain(r, e);
+		while (strcmp(e->domain, base->domain) == 0);
 	} else if (mode == 1) {
 		while (e->industry == base->industry)
 			e->industry = (int)pick(r, nind);
@@ -396,12 +397,6 @@ static void render_zh_name(struct rng *r, const struct ent *e, int canonical, ch
 	} else {
 		snprintf(out, cap, "%s%s%s%s%s", region_pre, trade, ind, region_br, legal);
 	}
-	if (!canonical && chance(r, 0.05)) {
-		/* a space typed between the trade name and the industry */
-		char tmp[160];
-		snprintf(tmp, sizeof tmp, "%s", out);
-		snprintf(out, cap, "%s", tmp);
-	}
 }
 
 static void case_style(struct rng *r, char *s)
@@ -460,8 +455,12 @@ static void render_en_name(struct rng *r, const struct ent *e, int canonical, ch
 			for (i = 0; bc[i]; i++)
 				if (i == 0 || bc[i - 1] == ' ')
 					bc[i] = (char)toupper((unsigned char)bc[i]);
-			snprintf(out, cap, "%s %s %s %s Branch", trade, ind,
-				 legal[0] ? legal : "Co., Ltd.", bc);
+			if (style == 0 || style == 1)
+				snprintf(out, cap, "%s %s (%s) %s %s Branch", trade, ind, cityc,
+					 legal[0] ? legal : "Co., Ltd.", bc);
+			else
+				snprintf(out, cap, "%s %s %s %s Branch", trade, ind,
+					 legal[0] ? legal : "Co., Ltd.", bc);
 		} else if (style == 0 || style == 1) {
 			snprintf(out, cap, "%s %s (%s) %s", trade, ind, cityc, legal);
 		} else if (style == 2) {
@@ -596,30 +595,69 @@ static size_t dup_count(struct rng *r)
 	return 3;
 }
 
+/* Identity of an entity: two entities must never share it (names are unique). */
+static uint64_t ent_key(const struct ent *e)
+{
+	char buf[96];
+	int k = snprintf(buf, sizeof buf, "%d|%s|%d|%d|%d", e->zh, e->trade, e->industry, e->city,
+			 e->branch_city);
+
+	return match__hash('x', buf, k > 0 ? (size_t)k : 0);
+}
+
+/* Inserts key into the set (open addressing, cap a power of two); 0 if present. */
+static int set_insert(uint64_t *set, size_t cap, uint64_t key)
+{
+	size_t i = (size_t)key & (cap - 1);
+
+	while (set[i] != 0) {
+		if (set[i] == key)
+			return 0;
+		i = (i + 1) & (cap - 1);
+	}
+	set[i] = key;
+	return 1;
+}
+
 enum crm_err match_gen_make(struct match_gen_set *set, uint64_t seed, size_t entities,
 			    struct crm_error *err)
 {
 	struct rng r = {seed * 0x2545F4914F6CDD1DULL + 1};
 	struct ent *ents = NULL;
-	size_t cap, i, n = 0;
+	uint64_t *seen = NULL;
+	size_t cap, i, n = 0, scap = 64;
 
 	set->rows = NULL;
 	set->n = 0;
+	while (scap < entities * 4)
+		scap *= 2;
 	ents = malloc((entities ? entities : 1) * sizeof *ents);
+	seen = calloc(scap, sizeof *seen);
 	cap = entities * 5 + 1;
 	set->rows = malloc(cap * sizeof *set->rows);
-	if (!ents || !set->rows) {
+	if (!ents || !set->rows || !seen) {
 		free(ents);
+		free(seen);
 		free(set->rows);
 		set->rows = NULL;
 		return crm_fail(err, CRM_ENOMEM, "out of memory generating customers");
 	}
 	for (i = 0; i < entities; i++) {
 		size_t d, k;
-		if (i > 10 && chance(&r, 0.25))
-			hard_entity(&r, &ents[i], &ents[pick(&r, i)], (long)i);
-		else
-			new_entity(&r, &ents[i], (long)i);
+		int tries = 0;
+		do {
+			if (i > 10 && chance(&r, 0.25))
+				hard_entity(&r, &ents[i], &ents[pick(&r, i)], (long)i);
+			else
+				new_entity(&r, &ents[i], (long)i);
+		} while (!set_insert(seen, scap, ent_key(&ents[i])) && ++tries < 100);
+		/* two companies never share a mail domain (a branch shares its head's) */
+		tries = 0;
+		while (ents[i].branch_city < 0 &&
+		       !set_insert(seen, scap,
+				   match__hash('d', ents[i].domain, strlen(ents[i].domain))) &&
+		       ++tries < 100)
+			make_domain(&r, &ents[i]);
 		render_row(&r, &ents[i], 1, &set->rows[n++]);
 		d = dup_count(&r);
 		for (k = 0; k < d && n < cap; k++)
@@ -636,6 +674,7 @@ enum crm_err match_gen_make(struct match_gen_set *set, uint64_t seed, size_t ent
 		fix_pointers(&set->rows[i]);
 	set->n = n;
 	free(ents);
+	free(seen);
 	return CRM_OK;
 }
 

@@ -746,11 +746,16 @@ enum crm_err match_record_init(struct match_record *out, const struct match_inpu
 		out->region = (int16_t)match__region_lookup(g);
 		free(g);
 	}
-	if (out->region < 0 && in->city && *in->city && out->kind != MATCH_KIND_PERSON) {
+	if (in->city && *in->city && out->kind != MATCH_KIND_PERSON &&
+	    (out->branch ? out->branch_region < 0 : out->region < 0)) {
+		/* the city column says where this office is: a branch's own city */
 		char *g = match__fold(in->city, 0);
 		if (!g)
 			goto nomem;
-		out->region = (int16_t)match__region_lookup(g);
+		if (out->branch)
+			out->branch_region = (int16_t)match__region_lookup(g);
+		else
+			out->region = (int16_t)match__region_lookup(g);
 		free(g);
 	}
 	if (in->phone && *in->phone) {
@@ -767,7 +772,8 @@ enum crm_err match_record_init(struct match_record *out, const struct match_inpu
 		norm_idnum(in->id_number, out->id_number, sizeof out->id_number);
 	if (in->birth_date && *in->birth_date)
 		norm_birth(out, in->birth_date);
-	parse_address(out, in->address, in->city, &bad);
+	/* a company's city is its region; a person's suburb helps the address */
+	parse_address(out, in->address, out->kind == MATCH_KIND_PERSON ? in->city : NULL, &bad);
 	if (bad)
 		goto nomem;
 	goto out;

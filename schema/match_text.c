@@ -345,7 +345,9 @@ double match__jaro_winkler(const uint32_t *a, size_t na, const uint32_t *b, size
 
 unsigned match__lev(const uint32_t *a, size_t na, const uint32_t *b, size_t nb)
 {
-	unsigned row[MATCH_ADDR_MAX + 1];
+	/* optimal string alignment: Levenshtein plus adjacent transpositions */
+	unsigned rows[3][MATCH_ADDR_MAX + 1];
+	unsigned *pp = rows[0], *prev = rows[1], *cur = rows[2];
 	size_t i, j;
 
 	if (na > MATCH_ADDR_MAX)
@@ -353,22 +355,27 @@ unsigned match__lev(const uint32_t *a, size_t na, const uint32_t *b, size_t nb)
 	if (nb > MATCH_ADDR_MAX)
 		nb = MATCH_ADDR_MAX;
 	for (j = 0; j <= nb; j++)
-		row[j] = (unsigned)j;
+		prev[j] = (unsigned)j;
 	for (i = 1; i <= na; i++) {
-		unsigned diag = row[0];
-		row[0] = (unsigned)i;
+		unsigned *t;
+		cur[0] = (unsigned)i;
 		for (j = 1; j <= nb; j++) {
-			unsigned up = row[j];
-			unsigned best = diag + (a[i - 1] == b[j - 1] ? 0u : 1u);
-			if (up + 1 < best)
-				best = up + 1;
-			if (row[j - 1] + 1 < best)
-				best = row[j - 1] + 1;
-			row[j] = best;
-			diag = up;
+			unsigned best = prev[j - 1] + (a[i - 1] == b[j - 1] ? 0u : 1u);
+			if (prev[j] + 1 < best)
+				best = prev[j] + 1;
+			if (cur[j - 1] + 1 < best)
+				best = cur[j - 1] + 1;
+			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
+			    pp[j - 2] + 1 < best)
+				best = pp[j - 2] + 1;
+			cur[j] = best;
 		}
+		t = pp;
+		pp = prev;
+		prev = cur;
+		cur = t;
 	}
-	return row[nb] > 255 ? 255 : row[nb];
+	return prev[nb] > 255 ? 255 : prev[nb];
 }
 
 double match__lev_sim(const uint32_t *a, size_t na, const uint32_t *b, size_t nb)
