@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cmd_sync.h"
 #include "commands.h"
 #include "crm_utf8.h"
 
@@ -27,6 +28,10 @@ static const struct cli_command commands[] = {
 	{"today", cmd_today, "what is due today: tasks, follow-ups, deals closing"},
 	{"import", cmd_import, "import rows from a CSV file"},
 	{"export", cmd_export, "export a table as CSV or JSON"},
+	{"login", cmd_login, "log this laptop in to the crm-server"},
+	{"sync", cmd_sync, "push your changes and pull the server's (resumable)"},
+	{"status", cmd_status, "server, user, pending changes, last sync"},
+	{"conflicts", cmd_conflicts, "list conflicting edits, or resolve one"},
 };
 
 static void usage(FILE *f)

@@ -1,0 +1,1159 @@
+/* crm login, sync, status and conflicts: the client side of protocol v1. */
+#include "cmd_sync.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "crm_id.h"
+#include "crm_time.h"
+#include "http.h"
+#include "migrate.h"
+#include "output.h"
+#include "replica.h"
+#include "sync.h"
+#include "tables.h"
+
+#define PROTOCOL 1
+#define PUSH_FIELDS 20000     /* fields per pushed batch */
+#define MAX_ATTEMPTS 5        /* per round trip, on network errors */
+#define FIRST_BACKOFF_MS 250
+#define PASSWORD_MAX 1024
+
+/* ---- small helpers ---------------------------------------------------- */
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
+/* state value or NULL (malloc()ed). */
+static char *state(struct replica *r, const char *key)
+{
+	char *v = NULL;
+
+	if (sync_state_get(r->sync, key, &v, NULL) != CRM_OK)
+		return NULL;
+	return v;
+}
+
+static int64_t state_i64(struct replica *r, const char *key)
+{
+	char *v = state(r, key);
+	char *end = NULL;
+	long long n = 0;
+
+	if (v) {
+		errno = 0;
+		n = strtoll(v, &end, 10);
+		if (errno || *end || n < 0)
+			n = 0;
+	}
+	free(v);
+	return (int64_t)n;
+}
+
+/* REPLICA.token, malloc()ed. */
+static char *token_path(const struct replica *r)
+{
+	size_t n = strlen(r->path) + sizeof ".token";
+	char *p = malloc(n);
+
+	if (p)
+		snprintf(p, n, "%s.token", r->path);
+	return p;
+}
+
+static enum crm_err token_write(const struct replica *r, const char *token, struct crm_error *err)
+{
+	char *path = token_path(r);
+	enum crm_err rc = CRM_OK;
+	size_t n = strlen(token);
+	int fd;
+
+	if (!path)
+		return crm_fail(err, CRM_ENOMEM, "out of memory");
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0 || fchmod(fd, 0600) != 0 || write(fd, token, n) != (ssize_t)n ||
+	    write(fd, "\n", 1) != 1 || fsync(fd) != 0)
+		rc = crm_fail(err, CRM_EIO, "cannot write the token to %s: %s", path, strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	free(path);
+	return rc;
+}
+
+static char *token_read(const struct replica *r, struct crm_error *err)
+{
+	char *path = token_path(r);
+	char buf[256];
+	FILE *f;
+	size_t n;
+
+	if (!path) {
+		crm_fail(err, CRM_ENOMEM, "out of memory");
+		return NULL;
+	}
+	f = fopen(path, "r");
+	if (!f) {
+		crm_fail(err, CRM_EAUTH, "not logged in (no %s): crm login --server URL --user NAME",
+			 path);
+		free(path);
+		return NULL;
+	}
+	free(path);
+	if (!fgets(buf, sizeof buf, f))
+		buf[0] = '\0';
+	fclose(f);
+	n = strlen(buf);
+	while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+		buf[--n] = '\0';
+	if (!n) {
+		crm_fail(err, CRM_EAUTH, "the saved token is empty: crm login again");
+		return NULL;
+	}
+	return strdup(buf);
+}
+
+/* One line of stdin, or a prompt without echo on a terminal. */
+static enum crm_err read_password(char *out, size_t n, struct crm_error *err)
+{
+	struct termios old, quiet;
+	bool tty = isatty(STDIN_FILENO) != 0;
+	size_t len;
+	bool got;
+
+	if (tty) {
+		fputs("password: ", stderr);
+		fflush(stderr);
+		if (tcgetattr(STDIN_FILENO, &old) == 0) {
+			quiet = old;
+			quiet.c_lflag &= ~(tcflag_t)ECHO;
+			tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+		} else {
+			tty = false;
+		}
+	}
+	got = fgets(out, (int)n, stdin) != NULL;
+	if (tty) {
+		tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
+		fputc('\n', stderr);
+	}
+	if (!got)
+		out[0] = '\0';
+	len = strlen(out);
+	while (len && (out[len - 1] == '\n' || out[len - 1] == '\r'))
+		out[--len] = '\0';
+	if (!len)
+		return crm_fail(err, CRM_EUSAGE, "no password given (type it, or pipe it on stdin)");
+	return CRM_OK;
+}
+
+static const char *json_str(const cJSON *o, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+/* ---- login ------------------------------------------------------------ */
+
+int cmd_login(int argc, char **argv, struct cli_ctx *ctx)
+{
+	static const struct cli_extra extras[] = {
+		{"server", "URL", "the crm-server, e.g. https://crm.example.com:8443"},
+		{"user", "NAME", "your user name"},
+		{"device", "NAME", "what to call this laptop (default: its host name)"},
+		{"cacert", "FILE", "CA certificate of a private CA (HTTPS is always verified)"},
+		{NULL, NULL, NULL}};
+	static const char *const examples[] = {
+		"echo \"$PASSWORD\" | crm login --server https://crm.example.com:8443 --user alice",
+		"crm login --server https://10.0.0.5:8443 --user 张伟 --cacert company-ca.pem", NULL};
+	struct cli_args a;
+	struct replica rep = {0};
+	struct http_client h = {0};
+	struct crm_error err;
+	char password[PASSWORD_MAX + 2] = "", host[256] = "laptop";
+	cJSON *req = NULL, *resp = NULL;
+	const char *token, *site, *role, *device_id;
+	char *old_site = NULL, *cacert_abs = NULL;
+	enum crm_err rc;
+	int status = 0;
+
+	crm_error_clear(&err);
+	rc = cli_parse(argc, argv, 1, NULL, CLI_JSON, extras, &a, &err);
+	if (rc == CRM_OK && a.help) {
+		cli_help(stdout, "crm login --server URL --user NAME [--device NAME] [--cacert FILE]",
+			 "Logs this laptop in to the server: the password is read from stdin (or "
+			 "asked for on a terminal); the token it gets is kept beside the replica "
+			 "(mode 0600) and stays valid until an administrator revokes the device.",
+			 NULL, CLI_JSON, extras, examples);
+		goto out;
+	}
+	if (rc == CRM_OK && (!a.extra[0] || !a.extra[1]))
+		rc = crm_fail(&err, CRM_EUSAGE, "login needs --server URL and --user NAME");
+	if (rc == CRM_OK && a.extra[3]) {
+		cacert_abs = realpath(a.extra[3], NULL);
+		if (!cacert_abs)
+			rc = crm_fail(&err, CRM_EIO, "--cacert %s: %s", a.extra[3], strerror(errno));
+	}
+	if (rc == CRM_OK)
+		rc = read_password(password, sizeof password, &err);
+	if (rc != CRM_OK)
+		goto fail;
+	if (!a.extra[2] && gethostname(host, sizeof host - 1) != 0)
+		snprintf(host, sizeof host, "laptop");
+	host[sizeof host - 1] = '\0';
+	rc = http_init(&h, a.extra[0], cacert_abs, &err);
+	if (rc != CRM_OK)
+		goto fail;
+	req = cJSON_CreateObject();
+	if (!req || !cJSON_AddStringToObject(req, "user", a.extra[1]) ||
+	    !cJSON_AddStringToObject(req, "password", password) ||
+	    !cJSON_AddStringToObject(req, "device", a.extra[2] ? a.extra[2] : host)) {
+		rc = crm_fail(&err, CRM_ENOMEM, "out of memory");
+		goto fail;
+	}
+	rc = http_post(&h, "/v1/login", NULL, req, 60000, &resp, &err);
+	if (rc != CRM_OK)
+		goto fail;
+	token = json_str(resp, "token");
+	site = json_str(resp, "site");
+	role = json_str(resp, "role");
+	device_id = json_str(resp, "device");
+	if (!token || !site || !device_id) {
+		rc = crm_fail(&err, CRM_EFORMAT, "the server's answer has no token: is %s a crm-server?",
+			      a.extra[0]);
+		goto fail;
+	}
+	rc = replica_open(ctx->db_path, &rep, &err);
+	if (rc == CRM_OK)
+		rc = token_write(&rep, token, &err);
+	if (rc == CRM_OK)
+		rc = replica_begin(&rep, &err);
+	if (rc != CRM_OK)
+		goto fail;
+	old_site = state(&rep, "server_site");
+	/* Another server's cursor means nothing here: start its feed from the beginning. */
+	if (!old_site || strcmp(old_site, site) != 0) {
+		rc = sync_state_set(rep.sync, "cursor", "0", &err);
+		if (rc == CRM_OK)
+			rc = sync_state_set(rep.sync, "ack", "0", &err);
+	}
+	if (rc == CRM_OK)
+		rc = sync_state_set(rep.sync, "server", h.base, &err);
+	if (rc == CRM_OK)
+		rc = sync_state_set(rep.sync, "server_site", site, &err);
+	if (rc == CRM_OK)
+		rc = sync_state_set(rep.sync, "user", json_str(resp, "user") ? json_str(resp, "user") : a.extra[1], &err);
+	if (rc == CRM_OK)
+		rc = sync_state_set(rep.sync, "role", role ? role : "rep", &err);
+	if (rc == CRM_OK)
+		rc = sync_state_set(rep.sync, "device", device_id, &err);
+	if (rc == CRM_OK)
+		rc = sync_state_set(rep.sync, "cacert", cacert_abs ? cacert_abs : "", &err);
+	if (rc == CRM_OK)
+		rc = replica_commit(&rep, &err);
+	if (rc != CRM_OK) {
+		replica_rollback(&rep);
+		goto fail;
+	}
+	if (a.json || ctx->json) {
+		cJSON *o = cJSON_CreateObject();
+
+		if (o) {
+			cJSON_AddStringToObject(o, "server", h.base);
+			cJSON_AddStringToObject(o, "user", a.extra[1]);
+			cJSON_AddStringToObject(o, "role", role ? role : "rep");
+			cJSON_AddStringToObject(o, "device", device_id);
+			out_json_print(o, stdout);
+			cJSON_Delete(o);
+		}
+	} else {
+		printf("logged in to %s as %s (%s); this laptop is device %s\n", h.base, a.extra[1],
+		       role ? role : "rep", device_id);
+	}
+	goto out;
+fail:
+	status = cli_report("login", &err);
+out:
+	memset(password, 0, sizeof password);
+	free(old_site);
+	free(cacert_abs);
+	cJSON_Delete(req);
+	cJSON_Delete(resp);
+	http_release(&h);
+	replica_close(&rep);
+	cli_args_release(&a);
+	return status;
+}
+
+/* ---- sync ------------------------------------------------------------- */
+
+struct summary {
+	size_t pushed, pulled, refused, evicted, rounds, replayed;
+	int64_t conflicts_before, conflicts_after;
+	cJSON *notices;  /* strings */
+	cJSON *refusals; /* {table,id,col,code,reason} */
+};
+
+static enum crm_err decode_value(const cJSON *x, struct sync_value *v)
+{
+	memset(v, 0, sizeof *v);
+	if (!x || cJSON_IsNull(x)) {
+		v->type = SYNC_NULL;
+		return CRM_OK;
+	}
+	if (cJSON_IsString(x)) {
+		v->type = SYNC_TEXT;
+		v->s = strdup(x->valuestring);
+		return v->s ? CRM_OK : CRM_ENOMEM;
+	}
+	if (cJSON_IsNumber(x)) {
+		v->type = SYNC_INT;
+		v->i = (int64_t)x->valuedouble;
+		return CRM_OK;
+	}
+	if (cJSON_IsObject(x)) {
+		const cJSON *i = cJSON_GetObjectItemCaseSensitive(x, "i");
+		const cJSON *r = cJSON_GetObjectItemCaseSensitive(x, "r");
+
+		if (cJSON_IsString(i)) {
+			char *end = NULL;
+
+			errno = 0;
+			v->type = SYNC_INT;
+			v->i = (int64_t)strtoll(i->valuestring, &end, 10);
+			return errno || *end ? CRM_EFORMAT : CRM_OK;
+		}
+		if (cJSON_IsNumber(r)) {
+			v->type = SYNC_REAL;
+			v->r = r->valuedouble;
+			return CRM_OK;
+		}
+	}
+	return CRM_EFORMAT;
+}
+
+static void value_release(struct sync_value *v)
+{
+	if (v->type == SYNC_TEXT)
+		free(v->s);
+	v->s = NULL;
+	v->type = SYNC_NULL;
+}
+
+static bool copy_id(char out[37], const char *s)
+{
+	if (!s || strlen(s) != 36)
+		return false;
+	memcpy(out, s, 37);
+	return true;
+}
+
+/* Records one conflict the server sent, and remembers who its sites are. */
+static enum crm_err record_conflict(struct replica *rep, const cJSON *c, struct crm_error *err)
+{
+	struct sync_conflict k;
+	const cJSON *lo = cJSON_GetObjectItemCaseSensitive(c, "loser");
+	const cJSON *wi = cJSON_GetObjectItemCaseSensitive(c, "winner");
+	const char *when = json_str(c, "detected_at");
+	enum crm_err rc = CRM_OK;
+	const cJSON *sides[2] = {lo, wi};
+
+	memset(&k, 0, sizeof k);
+	if (!copy_id(k.id, json_str(c, "id")) || !json_str(c, "table") || !json_str(c, "row") ||
+	    !json_str(c, "col") || !cJSON_IsObject(lo) || !cJSON_IsObject(wi) ||
+	    !copy_id(k.loser_site, json_str(lo, "site")) || !copy_id(k.winner_site, json_str(wi, "site")) ||
+	    !json_str(lo, "hlc") || !json_str(wi, "hlc") ||
+	    sync_hlc_parse(json_str(lo, "hlc"), &k.loser_hlc) != CRM_OK ||
+	    sync_hlc_parse(json_str(wi, "hlc"), &k.winner_hlc) != CRM_OK)
+		return crm_fail(err, CRM_EFORMAT, "the server sent a malformed conflict");
+	k.table = (char *)(uintptr_t)json_str(c, "table");
+	k.row_id = (char *)(uintptr_t)json_str(c, "row");
+	k.col = (char *)(uintptr_t)json_str(c, "col");
+	if (when && crm_time_parse(when, false, &k.detected_at) != CRM_OK)
+		k.detected_at = 0;
+	if (decode_value(cJSON_GetObjectItemCaseSensitive(lo, "value"), &k.loser) != CRM_OK ||
+	    decode_value(cJSON_GetObjectItemCaseSensitive(wi, "value"), &k.winner) != CRM_OK) {
+		rc = crm_fail(err, CRM_EFORMAT, "the server sent a malformed conflict value");
+		goto out;
+	}
+	rc = sync_conflict_record(rep->sync, &k, err);
+	for (int i = 0; i < 2 && rc == CRM_OK; i++) {
+		const char *user = json_str(sides[i], "user");
+		const char *site = json_str(sides[i], "site");
+		char key[64];
+
+		if (!user || !user[0] || !site)
+			continue;
+		snprintf(key, sizeof key, "who.%s", site);
+		rc = sync_state_set(rep->sync, key, user, err);
+	}
+out:
+	value_release(&k.loser);
+	value_release(&k.winner);
+	return rc;
+}
+
+/* Evicts a row; a customer goes with every row under it. Capture stays off: nothing replicates. */
+static enum crm_err evict(struct replica *rep, const char *table, const char *id, size_t *count,
+			  struct crm_error *err)
+{
+	const struct schema_table *t = schema_table_find(table);
+	enum crm_err rc = CRM_OK;
+
+	if (!t || strcmp(t->name, table) != 0 || !crm_id_valid(id))
+		return CRM_OK; /* nothing of ours */
+	for (size_t i = 0; !t->parent && i < schema_tables_count && rc == CRM_OK; i++) {
+		const struct schema_table *c = &schema_tables[i];
+		sqlite3_stmt *st = NULL;
+		char sql[256];
+		char **ids = NULL;
+		size_t n = 0, cap = 0;
+
+		if (!c->parent)
+			continue;
+		snprintf(sql, sizeof sql, "SELECT id FROM \"%s\" WHERE \"%s\" = ?1", c->name, c->parent);
+		if (sqlite3_prepare_v2(rep->db, sql, -1, &st, NULL) != SQLITE_OK)
+			return crm_fail(err, CRM_EDB, "evict: %s", sqlite3_errmsg(rep->db));
+		sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+		while (sqlite3_step(st) == SQLITE_ROW) {
+			if (n == cap) {
+				size_t ncap = cap ? cap * 2 : 16;
+				char **ni = realloc(ids, ncap * sizeof *ni);
+
+				if (!ni)
+					break;
+				ids = ni;
+				cap = ncap;
+			}
+			ids[n] = strdup((const char *)sqlite3_column_text(st, 0));
+			if (ids[n])
+				n++;
+		}
+		sqlite3_finalize(st);
+		for (size_t k = 0; k < n; k++) {
+			if (rc == CRM_OK)
+				rc = sync_evict_row(rep->sync, c->name, ids[k], err);
+			free(ids[k]);
+		}
+		free(ids);
+	}
+	if (rc == CRM_OK) {
+		sqlite3_stmt *st = NULL;
+		char sql[256];
+		bool here = false;
+
+		snprintf(sql, sizeof sql, "SELECT 1 FROM \"%s\" WHERE id = ?1", t->name);
+		if (sqlite3_prepare_v2(rep->db, sql, -1, &st, NULL) == SQLITE_OK) {
+			sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+			here = sqlite3_step(st) == SQLITE_ROW;
+		}
+		sqlite3_finalize(st);
+		rc = sync_evict_row(rep->sync, t->name, id, err);
+		if (rc == CRM_OK && here)
+			(*count)++;
+	}
+	return rc;
+}
+
+/*
+ * Applies one answer in one transaction: the outbox acknowledgement, the page
+ * of changes, the conflicts, the evictions, and the new cursor and ack, so an
+ * interruption anywhere leaves the replica where it was.
+ */
+static enum crm_err apply_answer(struct replica *rep, const cJSON *ans, bool pushed, int64_t upto,
+				 struct summary *sum, bool *more, struct crm_error *err)
+{
+	const cJSON *changes = cJSON_GetObjectItemCaseSensitive(ans, "changes");
+	const cJSON *receipts = cJSON_GetObjectItemCaseSensitive(ans, "receipts");
+	const cJSON *conflicts = cJSON_GetObjectItemCaseSensitive(ans, "conflicts");
+	const cJSON *evicts = cJSON_GetObjectItemCaseSensitive(ans, "evict");
+	const cJSON *notices = cJSON_GetObjectItemCaseSensitive(ans, "notices");
+	const cJSON *m = cJSON_GetObjectItemCaseSensitive(ans, "more");
+	const char *cursor = json_str(ans, "cursor");
+	const char *ack = json_str(ans, "ack");
+	struct sync_changeset page;
+	struct sync_apply_result res;
+	const cJSON *x;
+	enum crm_err rc;
+	char now[32];
+
+	sync_changeset_init(&page);
+	memset(&res, 0, sizeof res);
+	if (!cursor || !ack || !cJSON_IsArray(changes) || !cJSON_IsBool(m))
+		return crm_fail(err, CRM_EFORMAT, "the server's answer lacks cursor, ack, changes or more");
+	*more = cJSON_IsTrue(m);
+	rc = sync_changeset_from_json(changes, rep->sync, &page, err);
+	if (rc != CRM_OK)
+		return rc;
+	rc = replica_begin(rep, err);
+	if (rc != CRM_OK)
+		goto out;
+	if (pushed)
+		rc = sync_outbox_ack(rep->sync, upto, err);
+	if (rc == CRM_OK && page.nrows)
+		rc = sync_apply(rep->sync, &page, SYNC_APPLY_IN_TXN, NULL, NULL, &res, err);
+	cJSON_ArrayForEach(x, conflicts) {
+		if (rc != CRM_OK)
+			break;
+		rc = record_conflict(rep, x, err);
+	}
+	cJSON_ArrayForEach(x, evicts) {
+		if (rc != CRM_OK)
+			break;
+		if (json_str(x, "table") && json_str(x, "id"))
+			rc = evict(rep, json_str(x, "table"), json_str(x, "id"), &sum->evicted, err);
+	}
+	if (rc == CRM_OK)
+		rc = sync_state_set(rep->sync, "cursor", cursor, err);
+	if (rc == CRM_OK)
+		rc = sync_state_set(rep->sync, "ack", ack, err);
+	snprintf(now, sizeof now, "%lld", (long long)crm_now_ms());
+	if (rc == CRM_OK)
+		rc = sync_state_set(rep->sync, "last_sync", now, err);
+	if (rc == CRM_OK)
+		rc = replica_commit(rep, err);
+	if (rc != CRM_OK) {
+		replica_rollback(rep);
+		goto out;
+	}
+	sum->pulled += page.nfields;
+	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(ans, "replayed")))
+		sum->replayed++;
+	cJSON_ArrayForEach(x, receipts) {
+		const cJSON *refused = cJSON_GetObjectItemCaseSensitive(x, "refused");
+		const cJSON *f;
+
+		cJSON_ArrayForEach(f, refused) {
+			cJSON *o = cJSON_CreateObject();
+
+			sum->refused++;
+			if (!o)
+				continue;
+			cJSON_AddStringToObject(o, "table", json_str(x, "table") ? json_str(x, "table") : "");
+			cJSON_AddStringToObject(o, "id", json_str(x, "id") ? json_str(x, "id") : "");
+			cJSON_AddStringToObject(o, "col", json_str(f, "col") ? json_str(f, "col") : "");
+			cJSON_AddStringToObject(o, "code", json_str(f, "code") ? json_str(f, "code") : "");
+			cJSON_AddStringToObject(o, "reason", json_str(f, "reason") ? json_str(f, "reason") : "");
+			cJSON_AddItemToArray(sum->refusals, o);
+		}
+	}
+	cJSON_ArrayForEach(x, notices) {
+		if (cJSON_IsString(x))
+			cJSON_AddItemToArray(sum->notices, cJSON_CreateString(x->valuestring));
+	}
+out:
+	sync_apply_result_release(&res);
+	sync_changeset_release(&page);
+	return rc;
+}
+
+static enum crm_err count_open_conflicts(struct replica *rep, int64_t *n, struct crm_error *err)
+{
+	struct sync_conflict *list = NULL;
+	size_t k = 0;
+	enum crm_err rc = sync_conflicts_list(rep->sync, false, &list, &k, err);
+
+	sync_conflicts_release(list, k);
+	*n = (int64_t)k;
+	return rc;
+}
+
+/* The batch id of the outbox reaching upto: the same one again after an interruption. */
+static enum crm_err batch_id(struct replica *rep, int64_t upto, char out[64], struct crm_error *err)
+{
+	char *saved = state(rep, "push_batch");
+	char want[32], val[128];
+	const char *sp;
+
+	snprintf(want, sizeof want, "%lld", (long long)upto);
+	sp = saved ? strchr(saved, ' ') : NULL;
+	if (sp && strcmp(sp + 1, want) == 0 && (size_t)(sp - saved) < 64) {
+		memcpy(out, saved, (size_t)(sp - saved));
+		out[sp - saved] = '\0';
+		free(saved);
+		return CRM_OK;
+	}
+	free(saved);
+	crm_id_new(out);
+	snprintf(val, sizeof val, "%s %s", out, want);
+	return sync_state_set(rep->sync, "push_batch", val, err);
+}
+
+/* POST with bounded retries and exponential backoff on network errors. */
+static enum crm_err post_retry(struct http_client *h, const char *token, const cJSON *env,
+			       cJSON **ans, bool progress, struct crm_error *err)
+{
+	enum crm_err rc = CRM_ENET;
+	long wait = FIRST_BACKOFF_MS;
+
+	for (int attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
+		rc = http_post(h, "/v1/sync", token, env, 0, ans, err);
+		if (rc != CRM_ENET || attempt == MAX_ATTEMPTS)
+			break;
+		if (progress)
+			fprintf(stderr, "\rsync: %s; retrying in %ld ms   \n", err->msg, wait);
+		sleep_ms(wait);
+		wait *= 2;
+	}
+	return rc;
+}
+
+static void print_summary(const struct summary *s, bool json, const char *server)
+{
+	int64_t conflicts = s->conflicts_after - s->conflicts_before;
+
+	if (conflicts < 0)
+		conflicts = 0;
+	if (json) {
+		cJSON *o = cJSON_CreateObject();
+
+		if (!o)
+			return;
+		cJSON_AddStringToObject(o, "server", server);
+		cJSON_AddNumberToObject(o, "pushed", (double)s->pushed);
+		cJSON_AddNumberToObject(o, "pulled", (double)s->pulled);
+		cJSON_AddNumberToObject(o, "conflicts", (double)conflicts);
+		cJSON_AddNumberToObject(o, "open_conflicts", (double)s->conflicts_after);
+		cJSON_AddNumberToObject(o, "refused", (double)s->refused);
+		cJSON_AddNumberToObject(o, "evicted", (double)s->evicted);
+		cJSON_AddNumberToObject(o, "round_trips", (double)s->rounds);
+		cJSON_AddItemReferenceToObject(o, "refusals", s->refusals);
+		cJSON_AddItemReferenceToObject(o, "notices", s->notices);
+		out_json_print(o, stdout);
+		cJSON_Delete(o);
+		return;
+	}
+	printf("synced with %s: pushed %zu field%s, pulled %zu, %lld new conflict%s, %zu refused, "
+	       "%zu evicted\n",
+	       server, s->pushed, s->pushed == 1 ? "" : "s", s->pulled, (long long)conflicts,
+	       conflicts == 1 ? "" : "s", s->refused, s->evicted);
+	{
+		const cJSON *x;
+
+		cJSON_ArrayForEach(x, s->refusals) {
+			printf("  refused: %s %s %s: %s\n", json_str(x, "table"), json_str(x, "id"),
+			       json_str(x, "col"), json_str(x, "reason"));
+		}
+		cJSON_ArrayForEach(x, s->notices)
+			printf("  notice: %s\n", x->valuestring);
+	}
+	if (s->conflicts_after > 0)
+		printf("  %lld open conflict%s: see crm conflicts\n", (long long)s->conflicts_after,
+		       s->conflicts_after == 1 ? "" : "s");
+}
+
+int cmd_sync(int argc, char **argv, struct cli_ctx *ctx)
+{
+	static const struct cli_extra extras[] = {
+		{"cacert", "FILE", "CA certificate of a private CA (overrides the one from login)"},
+		{NULL, NULL, NULL}};
+	static const char *const examples[] = {"crm sync", "crm sync --json", NULL};
+	struct cli_args a;
+	struct replica rep = {0};
+	struct http_client h = {0};
+	struct summary sum;
+	struct crm_error err;
+	char *server = NULL, *token = NULL, *cacert = NULL;
+	bool progress = isatty(STDERR_FILENO) != 0, more = true;
+	const char *drop = getenv("CRM_TEST_DROP_RESPONSE");
+	long drop_at = drop ? strtol(drop, NULL, 10) : 0;
+	enum crm_err rc;
+	int status = 0;
+
+	memset(&sum, 0, sizeof sum);
+	crm_error_clear(&err);
+	sum.notices = cJSON_CreateArray();
+	sum.refusals = cJSON_CreateArray();
+	rc = cli_parse(argc, argv, 1, NULL, CLI_JSON, extras, &a, &err);
+	if (rc == CRM_OK && a.help) {
+		cli_help(stdout, "crm sync [--json] [--cacert FILE]",
+			 "Pushes what you changed since the last sync and pulls what changed on the "
+			 "server, in bounded batches, until nothing remains. Safe to interrupt: the "
+			 "next sync resumes.",
+			 NULL, CLI_JSON, extras, examples);
+		goto out;
+	}
+	if (rc == CRM_OK && (!sum.notices || !sum.refusals))
+		rc = crm_fail(&err, CRM_ENOMEM, "out of memory");
+	if (rc == CRM_OK)
+		rc = replica_open(ctx->db_path, &rep, &err);
+	if (rc != CRM_OK)
+		goto fail;
+	server = state(&rep, "server");
+	if (!server) {
+		rc = crm_fail(&err, CRM_EAUTH, "not logged in: crm login --server URL --user NAME");
+		goto fail;
+	}
+	token = token_read(&rep, &err);
+	if (!token) {
+		rc = err.code;
+		goto fail;
+	}
+	cacert = a.extra[0] ? strdup(a.extra[0]) : state(&rep, "cacert");
+	rc = http_init(&h, server, cacert && cacert[0] ? cacert : NULL, &err);
+	if (rc == CRM_OK)
+		rc = count_open_conflicts(&rep, &sum.conflicts_before, &err);
+	while (rc == CRM_OK && more) {
+		struct sync_changeset cs;
+		int64_t upto = 0, cursor = state_i64(&rep, "cursor"), ack = state_i64(&rep, "ack");
+		bool more_out = false, pushed;
+		char batch[64] = "", num[32];
+		cJSON *env = NULL, *ans = NULL, *push;
+
+		rc = sync_outbox(rep.sync, PUSH_FIELDS, &cs, &upto, &more_out, &err);
+		if (rc != CRM_OK)
+			break;
+		pushed = cs.nfields > 0;
+		if (pushed)
+			rc = batch_id(&rep, upto, batch, &err);
+		env = cJSON_CreateObject();
+		push = pushed ? sync_changeset_to_json(&cs) : cJSON_CreateArray();
+		if (rc == CRM_OK && (!env || !push))
+			rc = crm_fail(&err, CRM_ENOMEM, "out of memory");
+		if (rc == CRM_OK) {
+			cJSON_AddNumberToObject(env, "protocol", PROTOCOL);
+			cJSON_AddNumberToObject(env, "schema", schema_version());
+			if (pushed)
+				cJSON_AddStringToObject(env, "batch", batch);
+			snprintf(num, sizeof num, "%lld", (long long)cursor);
+			cJSON_AddStringToObject(env, "cursor", num);
+			snprintf(num, sizeof num, "%lld", (long long)ack);
+			cJSON_AddStringToObject(env, "ack", num);
+			cJSON_AddStringToObject(env, "site", sync_site_id(rep.sync));
+			cJSON_AddBoolToObject(env, "more_push", more_out);
+			cJSON_AddItemToObject(env, "push", push);
+			push = NULL;
+			rc = post_retry(&h, token, env, &ans, progress, &err);
+		}
+		sum.rounds++;
+		if (rc == CRM_OK && drop_at > 0 && (long)sum.rounds == drop_at) {
+			/* Test hook: the answer is lost on the way back. */
+			rc = crm_fail(&err, CRM_ENET, "connection lost before the answer arrived "
+				      "(CRM_TEST_DROP_RESPONSE)");
+		}
+		if (rc == CRM_OK)
+			rc = apply_answer(&rep, ans, pushed, upto, &sum, &more, &err);
+		if (rc == CRM_OK) {
+			sum.pushed += cs.nfields;
+			more = more || more_out;
+		}
+		if (rc == CRM_OK && progress && (more || sum.rounds > 1))
+			fprintf(stderr, "\rsync: pushed %zu, pulled %zu fields...", sum.pushed, sum.pulled);
+		cJSON_Delete(push);
+		cJSON_Delete(env);
+		cJSON_Delete(ans);
+		sync_changeset_release(&cs);
+	}
+	if (progress && sum.rounds > 1)
+		fputc('\n', stderr);
+	if (rc == CRM_OK)
+		rc = count_open_conflicts(&rep, &sum.conflicts_after, &err);
+	if (rc != CRM_OK)
+		goto fail;
+	print_summary(&sum, a.json || ctx->json, server);
+	goto out;
+fail:
+	status = cli_report("sync", &err);
+	if (err.code == CRM_ENET)
+		fprintf(stderr, "crm: nothing was lost: run crm sync again to resume\n");
+out:
+	free(server);
+	free(token);
+	free(cacert);
+	cJSON_Delete(sum.notices);
+	cJSON_Delete(sum.refusals);
+	http_release(&h);
+	replica_close(&rep);
+	cli_args_release(&a);
+	return status;
+}
+
+/* ---- status ----------------------------------------------------------- */
+
+int cmd_status(int argc, char **argv, struct cli_ctx *ctx)
+{
+	struct cli_args a;
+	struct replica rep = {0};
+	struct crm_error err;
+	char *server = NULL, *user = NULL, *device = NULL;
+	int64_t pending = 0, conflicts = 0, last = 0;
+	char when[CRM_TIME_ISO_MAX] = "never";
+	enum crm_err rc;
+	int status = 0;
+
+	crm_error_clear(&err);
+	rc = cli_parse(argc, argv, 1, NULL, CLI_JSON, NULL, &a, &err);
+	if (rc == CRM_OK && a.help) {
+		cli_help(stdout, "crm status [--json]",
+			 "Shows the server this laptop syncs with, who is logged in, the changes "
+			 "waiting to be pushed, open conflicts and when it last synced.",
+			 NULL, CLI_JSON, NULL, NULL);
+		goto out;
+	}
+	if (rc == CRM_OK)
+		rc = replica_open(ctx->db_path, &rep, &err);
+	if (rc == CRM_OK)
+		rc = sync_outbox_count(rep.sync, &pending, &err);
+	if (rc == CRM_OK)
+		rc = count_open_conflicts(&rep, &conflicts, &err);
+	if (rc != CRM_OK) {
+		status = cli_report("status", &err);
+		goto out;
+	}
+	server = state(&rep, "server");
+	user = state(&rep, "user");
+	device = state(&rep, "device");
+	last = state_i64(&rep, "last_sync");
+	if (a.json || ctx->json) {
+		cJSON *o = cJSON_CreateObject();
+
+		if (o) {
+			if (server)
+				cJSON_AddStringToObject(o, "server", server);
+			else
+				cJSON_AddNullToObject(o, "server");
+			if (user)
+				cJSON_AddStringToObject(o, "user", user);
+			else
+				cJSON_AddNullToObject(o, "user");
+			if (device)
+				cJSON_AddStringToObject(o, "device", device);
+			else
+				cJSON_AddNullToObject(o, "device");
+			cJSON_AddStringToObject(o, "site", sync_site_id(rep.sync));
+			cJSON_AddNumberToObject(o, "pending", (double)pending);
+			cJSON_AddNumberToObject(o, "conflicts", (double)conflicts);
+			if (last) {
+				crm_time_format_utc(last, when);
+				cJSON_AddStringToObject(o, "last_sync", when);
+			} else {
+				cJSON_AddNullToObject(o, "last_sync");
+			}
+			out_json_print(o, stdout);
+			cJSON_Delete(o);
+		}
+		goto out;
+	}
+	if (last)
+		crm_time_format_local(last, when);
+	printf("server:     %s\n", server ? server : "(none: crm login --server URL --user NAME)");
+	printf("user:       %s\n", user ? user : "(not logged in)");
+	printf("device:     %s\n", device ? device : "-");
+	printf("last sync:  %s\n", when);
+	printf("pending:    %lld field%s to push\n", (long long)pending, pending == 1 ? "" : "s");
+	printf("conflicts:  %lld open%s\n", (long long)conflicts, conflicts ? " (crm conflicts)" : "");
+out:
+	free(server);
+	free(user);
+	free(device);
+	replica_close(&rep);
+	cli_args_release(&a);
+	return status;
+}
+
+/* ---- conflicts -------------------------------------------------------- */
+
+static void value_text(const struct sync_value *v, char *out, size_t n)
+{
+	switch (v->type) {
+	case SYNC_TEXT:
+		snprintf(out, n, "%s", v->s ? v->s : "");
+		break;
+	case SYNC_INT:
+		snprintf(out, n, "%lld", (long long)v->i);
+		break;
+	case SYNC_REAL:
+		snprintf(out, n, "%g", v->r);
+		break;
+	default:
+		snprintf(out, n, "(empty)");
+		break;
+	}
+}
+
+static cJSON *value_json(const struct sync_value *v)
+{
+	switch (v->type) {
+	case SYNC_TEXT:
+		return cJSON_CreateString(v->s ? v->s : "");
+	case SYNC_INT:
+		return cJSON_CreateNumber((double)v->i);
+	case SYNC_REAL:
+		return cJSON_CreateNumber(v->r);
+	default:
+		return cJSON_CreateNull();
+	}
+}
+
+/* Who wrote from site: this laptop, a name the server told us, or the site id. */
+static void who(struct replica *rep, const char *site, char *out, size_t n)
+{
+	char key[64];
+	char *v;
+
+	if (strcmp(site, sync_site_id(rep->sync)) == 0) {
+		snprintf(out, n, "me (this laptop)");
+		return;
+	}
+	snprintf(key, sizeof key, "who.%s", site);
+	v = state(rep, key);
+	if (v)
+		snprintf(out, n, "%s", v);
+	else
+		snprintf(out, n, "site %.8s", site);
+	free(v);
+}
+
+/* "customer 华信科技" / "activity of 华信科技" for people. */
+static void record_label(struct replica *rep, const char *table, const char *id, char *out,
+			 size_t n)
+{
+	const struct schema_table *t = schema_table_find(table);
+	sqlite3_stmt *st = NULL;
+	char sql[256];
+
+	snprintf(out, n, "%s %.8s", t ? t->singular : table, id);
+	if (!t)
+		return;
+	if (!t->parent)
+		snprintf(sql, sizeof sql, "SELECT name FROM customers WHERE id = ?1");
+	else
+		snprintf(sql, sizeof sql,
+			 "SELECT c.name FROM \"%s\" x JOIN customers c ON c.id = x.\"%s\" WHERE x.id = ?1",
+			 t->name, t->parent);
+	if (sqlite3_prepare_v2(rep->db, sql, -1, &st, NULL) == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+		if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0)) {
+			const char *name = (const char *)sqlite3_column_text(st, 0);
+
+			if (!t->parent)
+				snprintf(out, n, "%s", name);
+			else
+				snprintf(out, n, "%s of %s", t->singular, name);
+		}
+	}
+	sqlite3_finalize(st);
+}
+
+static int conflicts_resolve(struct cli_args *a, struct replica *rep)
+{
+	struct sync_conflict *list = NULL;
+	size_t n = 0;
+	struct crm_error err;
+	const char *ref = a->pos[1], *keep = a->extra[1];
+	const struct sync_conflict *hit = NULL;
+	enum crm_err rc;
+	int status = 0;
+	bool keep_loser, mine_lost, mine_won;
+	char label[256], val[512];
+
+	crm_error_clear(&err);
+	if (a->npos != 2 || !keep || (strcmp(keep, "mine") != 0 && strcmp(keep, "theirs") != 0)) {
+		rc = crm_fail(&err, CRM_EUSAGE, "usage: crm conflicts resolve ID --keep mine|theirs");
+		goto fail;
+	}
+	rc = sync_conflicts_list(rep->sync, false, &list, &n, &err);
+	if (rc != CRM_OK)
+		goto fail;
+	for (size_t i = 0; i < n; i++) {
+		if (strncmp(list[i].id, ref, strlen(ref)) != 0)
+			continue;
+		if (hit) {
+			rc = crm_fail(&err, CRM_EAMBIGUOUS, "%s names more than one conflict: give more of the id", ref);
+			goto fail;
+		}
+		hit = &list[i];
+	}
+	if (!hit || strlen(ref) < 4) {
+		rc = crm_fail(&err, CRM_ENOTFOUND, "no open conflict %s (see crm conflicts)", ref);
+		goto fail;
+	}
+	/*
+	 * "mine" is the value this laptop wrote; when neither side is this
+	 * laptop's, "mine" is the value in place and "theirs" the one that lost.
+	 */
+	mine_lost = strcmp(hit->loser_site, sync_site_id(rep->sync)) == 0;
+	mine_won = strcmp(hit->winner_site, sync_site_id(rep->sync)) == 0;
+	if (strcmp(keep, "mine") == 0)
+		keep_loser = mine_lost && !mine_won;
+	else
+		keep_loser = !(mine_lost && !mine_won);
+	record_label(rep, hit->table, hit->row_id, label, sizeof label);
+	value_text(keep_loser ? &hit->loser : &hit->winner, val, sizeof val);
+	rc = sync_conflict_resolve(rep->sync, hit->id, keep_loser, &err);
+	if (rc != CRM_OK)
+		goto fail;
+	printf("kept %s = %s for %s%s\n", hit->col, val, label,
+	       keep_loser ? " (a new edit: it reaches the others at the next crm sync)" : "");
+	goto out;
+fail:
+	status = cli_report("conflicts resolve", &err);
+out:
+	sync_conflicts_release(list, n);
+	return status;
+}
+
+int cmd_conflicts(int argc, char **argv, struct cli_ctx *ctx)
+{
+	static const struct cli_extra extras[] = {
+		{"all", NULL, "also list resolved conflicts"},
+		{"keep", "mine|theirs", "with resolve: which value to keep"},
+		{NULL, NULL, NULL}};
+	static const char *const examples[] = {"crm conflicts", "crm conflicts --json",
+					       "crm conflicts resolve 3f2a9c1e --keep mine", NULL};
+	static const char *const head[] = {"id", "record", "field", "kept", "kept from", "lost",
+					   "lost from", "when"};
+	struct cli_args a;
+	struct replica rep = {0};
+	struct crm_error err;
+	struct sync_conflict *list = NULL;
+	size_t n = 0;
+	enum crm_err rc;
+	int status = 0;
+
+	crm_error_clear(&err);
+	rc = cli_parse(argc, argv, 1, NULL, CLI_JSON, extras, &a, &err);
+	if (rc == CRM_OK && a.help) {
+		cli_help(stdout, "crm conflicts [--json] [--all] | crm conflicts resolve ID --keep mine|theirs",
+			 "Lists the fields two people changed from the same starting point: the value "
+			 "kept (last writer wins) and the one that lost, who wrote each and when. "
+			 "resolve keeps one of them (keeping the lost one is a new edit that syncs).",
+			 NULL, CLI_JSON, extras, examples);
+		goto out;
+	}
+	if (rc == CRM_OK)
+		rc = replica_open(ctx->db_path, &rep, &err);
+	if (rc != CRM_OK) {
+		status = cli_report("conflicts", &err);
+		goto out;
+	}
+	if (a.npos >= 1 && strcmp(a.pos[0], "resolve") == 0) {
+		status = conflicts_resolve(&a, &rep);
+		goto out;
+	}
+	if (a.npos) {
+		rc = crm_fail(&err, CRM_EUSAGE, "unknown argument %s: crm conflicts [resolve ID --keep mine|theirs]",
+			      a.pos[0]);
+		status = cli_report("conflicts", &err);
+		goto out;
+	}
+	rc = sync_conflicts_list(rep.sync, a.extra[0] != NULL, &list, &n, &err);
+	if (rc != CRM_OK) {
+		status = cli_report("conflicts", &err);
+		goto out;
+	}
+	if (a.json || ctx->json) {
+		cJSON *arr = cJSON_CreateArray();
+
+		for (size_t i = 0; arr && i < n; i++) {
+			const struct sync_conflict *c = &list[i];
+			cJSON *o = cJSON_CreateObject(), *k, *l;
+			char label[256], w1[160], w2[160], when[CRM_TIME_ISO_MAX], hb[SYNC_HLC_STR_MAX];
+
+			if (!o)
+				break;
+			record_label(&rep, c->table, c->row_id, label, sizeof label);
+			who(&rep, c->winner_site, w1, sizeof w1);
+			who(&rep, c->loser_site, w2, sizeof w2);
+			cJSON_AddStringToObject(o, "id", c->id);
+			cJSON_AddStringToObject(o, "table", c->table);
+			cJSON_AddStringToObject(o, "row", c->row_id);
+			cJSON_AddStringToObject(o, "record", label);
+			cJSON_AddStringToObject(o, "field", c->col);
+			k = cJSON_AddObjectToObject(o, "kept");
+			if (k) {
+				cJSON_AddItemToObject(k, "value", value_json(&c->winner));
+				cJSON_AddStringToObject(k, "site", c->winner_site);
+				cJSON_AddStringToObject(k, "who", w1);
+				crm_time_format_utc(SYNC_HLC_MS(c->winner_hlc), when);
+				cJSON_AddStringToObject(k, "at", when);
+				sync_hlc_format(c->winner_hlc, hb);
+				cJSON_AddStringToObject(k, "hlc", hb);
+			}
+			l = cJSON_AddObjectToObject(o, "lost");
+			if (l) {
+				cJSON_AddItemToObject(l, "value", value_json(&c->loser));
+				cJSON_AddStringToObject(l, "site", c->loser_site);
+				cJSON_AddStringToObject(l, "who", w2);
+				crm_time_format_utc(SYNC_HLC_MS(c->loser_hlc), when);
+				cJSON_AddStringToObject(l, "at", when);
+				sync_hlc_format(c->loser_hlc, hb);
+				cJSON_AddStringToObject(l, "hlc", hb);
+			}
+			crm_time_format_utc(c->detected_at, when);
+			cJSON_AddStringToObject(o, "detected_at", when);
+			if (c->resolved_at) {
+				crm_time_format_utc(c->resolved_at, when);
+				cJSON_AddStringToObject(o, "resolved_at", when);
+			} else {
+				cJSON_AddNullToObject(o, "resolved_at");
+			}
+			cJSON_AddItemToArray(arr, o);
+		}
+		if (arr)
+			out_json_print(arr, stdout);
+		cJSON_Delete(arr);
+		goto out;
+	}
+	if (n == 0) {
+		printf("no %sconflicts\n", a.extra[0] ? "" : "open ");
+		goto out;
+	}
+	{
+		struct out_table t;
+
+		if (out_table_init(&t, sizeof head / sizeof head[0], head) != CRM_OK) {
+			crm_fail(&err, CRM_ENOMEM, "out of memory");
+			status = cli_report("conflicts", &err);
+			goto out;
+		}
+		for (size_t i = 0; i < n; i++) {
+			const struct sync_conflict *c = &list[i];
+			char id[9], label[256], kept[512], lost[512], w1[160], w2[160];
+			char when[CRM_TIME_ISO_MAX];
+			const char *cells[8];
+
+			snprintf(id, sizeof id, "%.8s", c->id);
+			record_label(&rep, c->table, c->row_id, label, sizeof label);
+			value_text(&c->winner, kept, sizeof kept);
+			value_text(&c->loser, lost, sizeof lost);
+			who(&rep, c->winner_site, w1, sizeof w1);
+			who(&rep, c->loser_site, w2, sizeof w2);
+			crm_time_format_local(SYNC_HLC_MS(c->loser_hlc) > SYNC_HLC_MS(c->winner_hlc)
+						      ? SYNC_HLC_MS(c->loser_hlc)
+						      : SYNC_HLC_MS(c->winner_hlc),
+					      when);
+			cells[0] = id;
+			cells[1] = label;
+			cells[2] = c->col;
+			cells[3] = kept;
+			cells[4] = w1;
+			cells[5] = lost;
+			cells[6] = w2;
+			cells[7] = when;
+			out_table_add(&t, cells);
+		}
+		out_table_print(&t, stdout, 32);
+		out_table_release(&t);
+		printf("\nkeep the other value with: crm conflicts resolve ID --keep mine|theirs\n");
+	}
+out:
+	sync_conflicts_release(list, n);
+	replica_close(&rep);
+	cli_args_release(&a);
+	return status;
+}
