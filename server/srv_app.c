@@ -6,7 +6,9 @@
 #include <string.h>
 #include <strings.h>
 
+#include "crm_id.h"
 #include "migrate.h"
+#include "srv_scope.h"
 
 enum crm_err srv_app_open(struct srv_app *app, const char *path, size_t nreaders,
 			  struct crm_error *err)
@@ -189,7 +191,69 @@ static void route_health(void *ctx, struct srv_req *req, struct srv_resp *resp)
 	resp->status = 200;
 }
 
+/*
+ * POST /v1/customer {"id"}: one customer and every row under it, if it is in
+ * the caller's scope (403 if it exists but is not theirs, 404 if unknown).
+ */
+static void route_customer(void *ctx, struct srv_req *req, struct srv_resp *resp)
+{
+	struct srv_app *app = ctx;
+	struct srv_session who;
+	struct srv_scope sc;
+	struct sync_changeset cs;
+	struct crm_error err;
+	struct srv_db *r;
+	const char *id = str_member(req->json, "id");
+	char parent[37];
+	bool found = false;
+	enum crm_err rc;
+	cJSON *o = NULL, *rows = NULL;
+
+	if (!srv_authenticate(app, req, resp, &who))
+		return;
+	if (!id || !crm_id_valid(id)) {
+		srv_resp_error(resp, 422, "invalid", "\"id\" must be a customer id (a UUID)");
+		return;
+	}
+	sync_changeset_init(&cs);
+	r = srv_app_reader_get(app);
+	sqlite3_exec(r->db, "BEGIN", NULL, NULL, NULL);
+	rc = srv_scope_init(&sc, r->db, &who.user, &err);
+	if (rc == CRM_OK) {
+		rc = srv_scope_parent(&sc, "customers", id, parent, &found, &err);
+		if (rc == CRM_OK && !found)
+			rc = crm_fail(&err, CRM_ENOTFOUND, "no customer %s", id);
+		else if (rc == CRM_OK && !srv_scope_customer(&sc, id))
+			rc = crm_fail(&err, CRM_EPERM, "customer %s is not yours", id);
+		if (rc == CRM_OK)
+			rc = srv_snapshot_customer(r->sync, r->db, id, &cs, &err);
+		srv_scope_release(&sc);
+	}
+	sqlite3_exec(r->db, "COMMIT", NULL, NULL, NULL);
+	srv_app_reader_put(app, r);
+	if (rc == CRM_OK) {
+		rows = sync_changeset_to_json(&cs);
+		o = cJSON_CreateObject();
+		if (o && rows) {
+			cJSON_AddNumberToObject(o, "protocol", SRV_PROTOCOL);
+			cJSON_AddNumberToObject(o, "schema", schema_version());
+			cJSON_AddItemToObject(o, "rows", rows);
+			rows = NULL;
+		}
+		resp->json = o;
+		resp->status = 200;
+	} else {
+		const char *code;
+		unsigned st = srv_status_of(rc, &code);
+
+		srv_resp_error(resp, st, code, "%s", err.msg);
+	}
+	cJSON_Delete(rows);
+	sync_changeset_release(&cs);
+}
+
 const struct srv_route srv_routes[] = {
+	{"POST", "/v1/customer", route_customer},
 	{"POST", "/v1/login", route_login},
 	{"POST", "/v1/sync", srv_route_sync},
 	{"GET", "/v1/health", route_health},

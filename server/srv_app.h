@@ -49,6 +49,13 @@ void srv_app_reader_put(struct srv_app *app, struct srv_db *r);
 extern const struct srv_route srv_routes[];
 extern const size_t srv_routes_count;
 
+/*
+ * Appends a customer and every row under it, each field at its current
+ * version (fields never written are left out), to out (srv_sync.c).
+ */
+enum crm_err srv_snapshot_customer(struct sync_db *s, sqlite3 *db, const char *id,
+				   struct sync_changeset *out, struct crm_error *err);
+
 /* POST /v1/sync (srv_sync.c). */
 void srv_route_sync(void *app, struct srv_req *req, struct srv_resp *resp);
 

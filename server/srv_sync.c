@@ -960,8 +960,8 @@ struct scope_out {
 };
 
 /* Appends the snapshot of a customer and every row under it to out. */
-static enum crm_err snapshot_customer(struct sync_db *s, sqlite3 *db, const char *id,
-				      struct sync_changeset *out, struct crm_error *err)
+enum crm_err srv_snapshot_customer(struct sync_db *s, sqlite3 *db, const char *id,
+				   struct sync_changeset *out, struct crm_error *err)
 {
 	enum crm_err rc = CRM_OK;
 
@@ -1131,7 +1131,7 @@ static enum crm_err scope_update(struct srv_app *app, const struct srv_session *
 				so->more = true;
 				break;
 			}
-			rc = snapshot_customer(s, db, id, &so->snap, err);
+			rc = srv_snapshot_customer(s, db, id, &so->snap, err);
 			if (rc != CRM_OK || resend)
 				continue;
 			sqlite3_reset(mark);
