@@ -158,13 +158,43 @@ static enum crm_err read_value(sqlite3_stmt *st, int idx, struct schema_value *v
 	return CRM_OK;
 }
 
-enum crm_err rows_insert(sqlite3 *db, const struct row *r, struct crm_error *err)
-{
-	const struct schema_table *t = r->t;
-	struct crm_buf sql;
-	sqlite3_stmt *st = NULL;
-	enum crm_err rc = CRM_OK;
+/*
+ * Prepared INSERTs, one per (database, table). Preparing an INSERT compiles
+ * the sync capture and search triggers with it, which costs more than the
+ * insert itself; a CSV import of 100,000 rows reuses one statement.
+ */
+static struct {
+	sqlite3 *db;
+	const struct schema_table *t;
+	sqlite3_stmt *st;
+} insert_cache[8];
 
+void rows_cache_clear(sqlite3 *db)
+{
+	for (size_t i = 0; i < sizeof insert_cache / sizeof insert_cache[0]; i++) {
+		if (insert_cache[i].db != db)
+			continue;
+		sqlite3_finalize(insert_cache[i].st);
+		memset(&insert_cache[i], 0, sizeof insert_cache[i]);
+	}
+}
+
+static enum crm_err insert_stmt(sqlite3 *db, const struct schema_table *t, sqlite3_stmt **out,
+				struct crm_error *err)
+{
+	struct crm_buf sql;
+	enum crm_err rc = CRM_OK;
+	size_t slot = sizeof insert_cache / sizeof insert_cache[0];
+
+	for (size_t i = 0; i < sizeof insert_cache / sizeof insert_cache[0]; i++) {
+		if (insert_cache[i].db == db && insert_cache[i].t == t) {
+			*out = insert_cache[i].st;
+			return CRM_OK;
+		}
+		if (!insert_cache[i].db && slot == sizeof insert_cache / sizeof insert_cache[0])
+			slot = i;
+	}
+	*out = NULL;
 	crm_buf_init(&sql, SQL_MAX);
 	rc = crm_buf_addf(&sql, "INSERT INTO \"%s\" (", t->name);
 	for (size_t i = 0; rc == CRM_OK && i < t->ncols; i++)
@@ -179,19 +209,44 @@ enum crm_err rows_insert(sqlite3 *db, const struct row *r, struct crm_error *err
 		rc = crm_fail(err, rc, "building SQL for %s", t->name);
 		goto out;
 	}
-	if (sqlite3_prepare_v2(db, sql.data, -1, &st, NULL) != SQLITE_OK) {
+	if (sqlite3_prepare_v3(db, sql.data, -1, SQLITE_PREPARE_PERSISTENT, out, NULL) != SQLITE_OK) {
 		rc = db_fail(db, err, "cannot prepare insert");
 		goto out;
 	}
-	for (size_t i = 0; i < t->ncols; i++)
-		bind_value(st, (int)i + 1, &r->v[i]);
-	if (sqlite3_step(st) != SQLITE_DONE) {
-		rc = crm_fail(err, CRM_EDB, "cannot add %s: %s", t->singular, sqlite3_errmsg(db));
-		goto out;
+	if (slot < sizeof insert_cache / sizeof insert_cache[0]) {
+		insert_cache[slot].db = db;
+		insert_cache[slot].t = t;
+		insert_cache[slot].st = *out;
 	}
 out:
-	sqlite3_finalize(st);
 	crm_buf_release(&sql);
+	return rc;
+}
+
+static bool cached(sqlite3_stmt *st)
+{
+	for (size_t i = 0; i < sizeof insert_cache / sizeof insert_cache[0]; i++)
+		if (insert_cache[i].st == st)
+			return true;
+	return false;
+}
+
+enum crm_err rows_insert(sqlite3 *db, const struct row *r, struct crm_error *err)
+{
+	const struct schema_table *t = r->t;
+	sqlite3_stmt *st = NULL;
+	enum crm_err rc = insert_stmt(db, t, &st, err);
+
+	if (rc != CRM_OK)
+		return rc;
+	for (size_t i = 0; i < t->ncols; i++)
+		bind_value(st, (int)i + 1, &r->v[i]);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		rc = crm_fail(err, CRM_EDB, "cannot add %s: %s", t->singular, sqlite3_errmsg(db));
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	if (!cached(st))
+		sqlite3_finalize(st);
 	return rc;
 }
 

@@ -54,7 +54,11 @@ struct row_list {
 
 void row_list_release(struct row_list *l);
 
-/* INSERTs r (every column). CRM_EDB with SQLite's message on failure. */
+/*
+ * INSERTs r (every column). CRM_EDB with SQLite's message on failure. The
+ * prepared statement is kept for the next insert into the same table of db;
+ * call rows_cache_clear(db) before closing db.
+ */
 enum crm_err rows_insert(sqlite3 *db, const struct row *r, struct crm_error *err);
 
 /*
@@ -62,6 +66,9 @@ enum crm_err rows_insert(sqlite3 *db, const struct row *r, struct crm_error *err
  * is r's id, and sets updated_at to crm_now_ms(). CRM_ENOTFOUND if no such row.
  */
 enum crm_err rows_update(sqlite3 *db, const struct row *r, const bool *set, struct crm_error *err);
+
+/* Finalizes the statements kept for db. */
+void rows_cache_clear(sqlite3 *db);
 
 /* Marks row id of t deleted (deleted = 1, updated_at = now). */
 enum crm_err rows_delete(sqlite3 *db, const struct schema_table *t, const char *id,
