@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "crm_id.h"
 #include "crm_time.h"
@@ -1293,6 +1294,29 @@ static enum crm_err append_cs(struct sync_changeset *dst, const struct sync_chan
 
 /* ---- the route -------------------------------------------------------- */
 
+/*
+ * Test hook: CRM_SERVER_TEST_SLOW_MS holds every sync answer back that long
+ * after the push committed, so end-to-end tests can kill the server between
+ * the commit and the answer. Unset in production.
+ */
+static void test_pause(void)
+{
+	const char *v = getenv("CRM_SERVER_TEST_SLOW_MS");
+	char *end = NULL;
+	long ms;
+
+	if (!v)
+		return;
+	ms = strtol(v, &end, 10);
+	if (*end || ms <= 0 || ms > 60000)
+		return;
+	{
+		struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+
+		nanosleep(&ts, NULL);
+	}
+}
+
 void srv_route_sync(void *ctx, struct srv_req *req, struct srv_resp *resp)
 {
 	struct srv_app *app = ctx;
@@ -1364,6 +1388,7 @@ void srv_route_sync(void *ctx, struct srv_req *req, struct srv_resp *resp)
 		goto out;
 	pthread_mutex_unlock(&app->write_lock);
 	locked = false;
+	test_pause();
 	/* The pull reads on its own connection, beside other readers and the writer. */
 	reader = srv_app_reader_get(app);
 	{
