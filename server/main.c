@@ -21,6 +21,7 @@
 #include "srv_app.h"
 #include "srv_db.h"
 #include "srv_http.h"
+#include "srv_poolcmd.h"
 #include "srv_users.h"
 
 #define MAX_PEM (1024 * 1024)
@@ -47,6 +48,11 @@ static int usage(void)
 	      "  user passwd NAME                             (new password on stdin)\n"
 	      "  device list [--json]\n"
 	      "  device revoke ID                             the device's token stops working\n"
+	      "  config set KEY VALUE | config list [--json]  the pool rules (docs/pool.md)\n"
+	      "  pool recycle [--json]                        return neglected customers to the pool\n"
+	      "  pool list [--city C] [--industry I] [--json] the customers in the pool\n"
+	      "  pool assign REF USER | pool release REF      change a customer's owner\n"
+	      "  audit customer REF [--json]                  every change of a customer's owner\n"
 	      "\n"
 	      "--db may also come from the CRM_SERVER_DB environment variable.\n",
 	      stderr);
@@ -216,6 +222,7 @@ static int cmd_serve(struct opts *o)
 {
 	struct srv_app app;
 	struct srv_http *http = NULL;
+	struct srv_pool_timer *recycler = NULL;
 	struct srv_http_options hopt;
 	struct crm_error err;
 	char host[128];
@@ -267,6 +274,10 @@ static int cmd_serve(struct opts *o)
 		strchr(host, ':') ? "]" : "", srv_http_port(http), sync_site_id(app.writer.sync),
 		schema_version(), SRV_PROTOCOL);
 	fflush(stderr);
+	if (srv_pool_timer_start(&app, srv_pool_timer_interval_ms(), &recycler, &err) != CRM_OK) {
+		rc = fail(&err);
+		goto out;
+	}
 	while (sigwait(&sigs, &sig) != 0)
 		;
 	fprintf(stderr, "crm-server: %s received, finishing requests in flight\n",
@@ -276,6 +287,7 @@ static int cmd_serve(struct opts *o)
 	fprintf(stderr, "crm-server: stopped\n");
 	rc = 0;
 out:
+	srv_pool_timer_stop(recycler);
 	if (http)
 		srv_http_stop(http, 0);
 	if (app_open)
@@ -554,6 +566,9 @@ static const struct command commands[] = {
 	{"serve", cmd_serve_main},
 	{"user", cmd_user},
 	{"device", cmd_device},
+	{"config", srv_cmd_config},
+	{"pool", srv_cmd_pool},
+	{"audit", srv_cmd_audit},
 };
 
 int main(int argc, char **argv)

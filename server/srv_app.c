@@ -8,6 +8,7 @@
 
 #include "crm_id.h"
 #include "migrate.h"
+#include "srv_poolcmd.h"
 #include "srv_scope.h"
 
 enum crm_err srv_app_open(struct srv_app *app, const char *path, size_t nreaders,
@@ -257,5 +258,10 @@ const struct srv_route srv_routes[] = {
 	{"POST", "/v1/login", route_login},
 	{"POST", "/v1/sync", srv_route_sync},
 	{"GET", "/v1/health", route_health},
+	{"GET", "/v1/pool/rules", srv_route_pool_rules},
+	{"POST", "/v1/pool/list", srv_route_pool_list},
+	{"POST", "/v1/pool/claim", srv_route_pool_claim},
+	{"POST", "/v1/pool/release", srv_route_pool_release},
+	{"POST", "/v1/pool/assign", srv_route_pool_assign},
 };
 const size_t srv_routes_count = sizeof srv_routes / sizeof srv_routes[0];
