@@ -132,9 +132,35 @@ static void print_cell(FILE *f, const char *s, size_t width, bool right, bool la
 			fputc(' ', f);
 }
 
+/* Index of the last column with a width, so the line ends without padding. */
+static size_t last_shown(const size_t *width, size_t ncols)
+{
+	size_t last = 0;
+
+	for (size_t c = 0; c < ncols; c++)
+		if (width[c])
+			last = c;
+	return last;
+}
+
+static void print_line(FILE *f, const struct out_table *t, const size_t *width,
+		       char *const *cells)
+{
+	size_t last = last_shown(width, t->ncols);
+
+	for (size_t c = 0; c < t->ncols; c++) {
+		/* A column with neither header nor values is left out. */
+		if (!width[c])
+			continue;
+		print_cell(f, cells[c], width[c], t->right[c], c == last);
+		fputs(c == last ? "\n" : "  ", f);
+	}
+}
+
 void out_table_print(const struct out_table *t, FILE *f, size_t max_width)
 {
 	size_t *width = calloc(t->ncols ? t->ncols : 1, sizeof *width);
+	size_t last;
 
 	if (!width)
 		return;
@@ -149,21 +175,17 @@ void out_table_print(const struct out_table *t, FILE *f, size_t max_width)
 		if (width[c] > max_width)
 			width[c] = max_width;
 	}
+	last = last_shown(width, t->ncols);
+	print_line(f, t, width, t->head);
 	for (size_t c = 0; c < t->ncols; c++) {
-		print_cell(f, t->head[c], width[c], t->right[c], c + 1 == t->ncols);
-		fputs(c + 1 == t->ncols ? "\n" : "  ", f);
-	}
-	for (size_t c = 0; c < t->ncols; c++) {
+		if (!width[c])
+			continue;
 		for (size_t i = 0; i < width[c]; i++)
 			fputc('-', f);
-		fputs(c + 1 == t->ncols ? "\n" : "  ", f);
+		fputs(c == last ? "\n" : "  ", f);
 	}
 	for (size_t r = 0; r < t->nrows; r++)
-		for (size_t c = 0; c < t->ncols; c++) {
-			print_cell(f, t->cells[r * t->ncols + c], width[c], t->right[c],
-				   c + 1 == t->ncols);
-			fputs(c + 1 == t->ncols ? "\n" : "  ", f);
-		}
+		print_line(f, t, width, t->cells + r * t->ncols);
 	free(width);
 }
 

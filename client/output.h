@@ -46,7 +46,8 @@ enum crm_err out_table_add(struct out_table *t, const char *const *cells);
 /*
  * Prints the header, a rule and the rows to f, each column as wide as its
  * widest cell (display columns) but at most max_width; wider cells are cut
- * with "…". Newlines and tabs in cells print as spaces.
+ * with "…". Newlines and tabs in cells print as spaces. A column whose
+ * header and cells are all empty is left out.
  */
 void out_table_print(const struct out_table *t, FILE *f, size_t max_width);
 

@@ -135,6 +135,24 @@ static void test_table_truncates_and_flattens(void **state)
 	out_table_release(&t);
 }
 
+static void test_table_leaves_out_empty_columns(void **state)
+{
+	static const char *const head[] = {"due", "", "title"};
+	static const char *const r1[] = {"2026-11-24 09:00", "", "报价"};
+	struct out_table t;
+	char *s;
+
+	(void)state;
+	assert_int_equal(out_table_init(&t, 3, head), CRM_OK);
+	assert_int_equal(out_table_add(&t, r1), CRM_OK);
+	s = render(&t, 40);
+	assert_string_equal(s, "due               title\n"
+			       "----------------  -----\n"
+			       "2026-11-24 09:00  报价\n");
+	free(s);
+	out_table_release(&t);
+}
+
 static void test_money(void **state)
 {
 	char out[64];
@@ -217,6 +235,7 @@ int main(void)
 		cmocka_unit_test(test_fit_cjk),
 		cmocka_unit_test(test_table_aligns_cjk),
 		cmocka_unit_test(test_table_truncates_and_flattens),
+		cmocka_unit_test(test_table_leaves_out_empty_columns),
 		cmocka_unit_test(test_money),
 		cmocka_unit_test(test_row_json),
 		cmocka_unit_test(test_value_for_people),
