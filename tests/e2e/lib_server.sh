@@ -135,3 +135,13 @@ token_of() {
 site_of() {
 	laptop "$1" status --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["site"])'
 }
+
+# lsql LAPTOP QUERY: read a laptop's replica directly.
+lsql() {
+	python3 - "$T/$1.db" "$2" <<'PY'
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+for row in db.execute(sys.argv[2]):
+    print("|".join("" if v is None else str(v) for v in row))
+PY
+}

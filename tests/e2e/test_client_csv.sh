@@ -11,7 +11,9 @@ fails=0
 fail() { echo "FAIL: $*" >&2; fails=$((fails + 1)); }
 crm() { "$CRM_BIN" "$@"; }
 json() { python3 -c "import json,sys; j=json.load(sys.stdin); r=($1); sys.exit(0 if r else 1)"; }
-snapshot() { for t in customers contacts activities deals orders tasks; do crm export "$t" --deleted; done; }
+# The whole database: business tables, the sync outbox (clock table) and the
+# search index; sqlite3 reads the WAL too.
+snapshot() { sqlite3 "$CRM_HOME/replica.db" .dump || echo "dump failed"; }
 
 crm customer add --name 已有客户 --phone 13700000000 >/dev/null || fail setup
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # End-to-end: every bad input gives one clear line on stderr, the right exit
 # status (2 usage, 1 otherwise), and leaves the replica exactly as it was
-# (all six tables exported before and after, deleted rows included).
+# (the whole database dumped before and after, sync outbox and search index included).
 set -u
 : "${CRM_BIN:?CRM_BIN must point at the crm binary}"
 T=$(mktemp -d)
@@ -11,11 +11,9 @@ fails=0
 fail() { echo "FAIL: $*" >&2; fails=$((fails + 1)); }
 crm() { "$CRM_BIN" "$@"; }
 
-snapshot() {
-  for t in customers contacts activities deals orders tasks; do
-    crm export "$t" --deleted --format csv || echo "export $t failed"
-  done
-}
+# The whole database: business tables, the sync outbox (clock table) and the
+# search index; sqlite3 reads the WAL too.
+snapshot() { sqlite3 "$CRM_HOME/replica.db" .dump || echo "dump failed"; }
 
 # expect STATUS PATTERN -- ARGS...: runs crm ARGS, checks status, that stderr is
 # one line matching PATTERN and starting "crm: ", and that nothing changed.
