@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "cmd_pool.h"
 #include "crm_id.h"
 #include "crm_time.h"
 #include "http.h"
@@ -263,6 +264,8 @@ int cmd_login(int argc, char **argv, struct cli_ctx *ctx)
 		rc = sync_state_set(rep.sync, "device", device_id, &err);
 	if (rc == CRM_OK)
 		rc = sync_state_set(rep.sync, "cacert", cacert_abs ? cacert_abs : "", &err);
+	if (rc == CRM_OK)
+		rc = pool_rules_store(&rep, cJSON_GetObjectItemCaseSensitive(resp, "pool"), &err);
 	if (rc == CRM_OK)
 		rc = replica_commit(&rep, &err);
 	if (rc != CRM_OK) {
@@ -524,6 +527,8 @@ static enum crm_err apply_answer(struct replica *rep, const cJSON *ans, bool pus
 	snprintf(now, sizeof now, "%lld", (long long)crm_now_ms());
 	if (rc == CRM_OK)
 		rc = sync_state_set(rep->sync, "last_sync", now, err);
+	if (rc == CRM_OK) /* the pool rules, for crm today's warnings offline */
+		rc = pool_rules_store(rep, cJSON_GetObjectItemCaseSensitive(ans, "pool"), err);
 	if (rc == CRM_OK)
 		rc = replica_commit(rep, err);
 	if (rc != CRM_OK) {

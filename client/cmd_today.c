@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "cli.h"
+#include "cmd_pool.h"
 #include "commands.h"
 #include "crm_time.h"
 #include "output.h"
@@ -91,6 +92,9 @@ int cmd_today(int argc, char **argv, struct cli_ctx *ctx)
 	cJSON *obj = NULL;
 	enum crm_err rc;
 	int status = 0;
+	struct pool_rules prules;   /* pool section (cmd_pool.h) */
+	struct pool_warning *warn = NULL;
+	size_t nwarn = 0;
 
 	memset(lists, 0, sizeof lists);
 	crm_error_clear(&err);
@@ -113,6 +117,10 @@ int cmd_today(int argc, char **argv, struct cli_ctx *ctx)
 	for (size_t i = 0; rc == CRM_OK && i < NSEC; i++)
 		rc = rows_select(rep.db, schema_table_find(sections[i].table), sections[i].tail, p, 3,
 				 &lists[i], &err);
+	if (rc == CRM_OK) {
+		pool_rules_load(&rep, &prules);
+		rc = pool_warnings(&rep, p[0].i, &prules, &warn, &nwarn, &err);
+	}
 	if (rc != CRM_OK) {
 		status = cli_report("today", &err);
 		goto out;
@@ -126,6 +134,8 @@ int cmd_today(int argc, char **argv, struct cli_ctx *ctx)
 				cJSON_AddItemToObject(obj, sections[i].key, arr);
 		}
 		if (obj)
+			cJSON_AddItemToObject(obj, "pool", pool_warnings_json(warn, nwarn));
+		if (obj)
 			out_json_print(obj, stdout);
 		goto out;
 	}
@@ -134,7 +144,10 @@ int cmd_today(int argc, char **argv, struct cli_ctx *ctx)
 		view_table(stdout, rep.db, &lists[i], sections[i].cols, sections[i].heads,
 			   sections[i].empty);
 	}
+	putchar('\n');
+	pool_warnings_print(stdout, &prules, warn, nwarn);
 out:
+	free(warn);
 	cJSON_Delete(obj);
 	for (size_t i = 0; i < NSEC; i++)
 		row_list_release(&lists[i]);

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cmd_pool.h"
 #include "cmd_sync.h"
 #include "commands.h"
 #include "crm_utf8.h"
@@ -32,6 +33,8 @@ static const struct cli_command commands[] = {
 	{"sync", cmd_sync, "push your changes and pull the server's (resumable)"},
 	{"status", cmd_status, "server, user, pending changes, last sync"},
 	{"conflicts", cmd_conflicts, "list conflicting edits, or resolve one"},
+	{"pool", cmd_pool, "list or claim customers in the public pool (online)"},
+	{"release", cmd_release, "give a customer back to the public pool (online)"},
 };
 
 static void usage(FILE *f)

@@ -170,6 +170,9 @@ static void route_login(void *ctx, struct srv_req *req, struct srv_resp *resp)
 			cJSON_AddStringToObject(o, "team", s.user.team);
 		cJSON_AddStringToObject(o, "device", s.device.id);
 		cJSON_AddStringToObject(o, "site", sync_site_id(app->writer.sync));
+		r = srv_app_reader_get(app);
+		cJSON_AddItemToObject(o, "pool", srv_pool_rules_object(r->db));
+		srv_app_reader_put(app, r);
 	}
 	resp->json = o;
 	resp->status = 200;

@@ -678,7 +678,7 @@ int64_t srv_pool_timer_interval_ms(void)
 		return 60000;
 	errno = 0;
 	v = strtoll(s, &end, 10);
-	if (errno || !end || *end || v < 1 || v > 86400)
+	if (errno || !end || *end || v < 0 || v > 86400)
 		return 60000;
 	return (int64_t)v * 1000;
 }
@@ -737,10 +737,14 @@ enum crm_err srv_pool_timer_start(struct srv_app *app, int64_t every_ms,
 	pthread_condattr_t ca;
 
 	*out = NULL;
+	if (every_ms <= 0) {
+		free(t);
+		return CRM_OK; /* no timer: recycling only on demand */
+	}
 	if (!t)
 		return crm_fail(err, CRM_ENOMEM, "out of memory");
 	t->app = app;
-	t->every_ms = every_ms > 0 ? every_ms : 60000;
+	t->every_ms = every_ms;
 	pthread_mutex_init(&t->lock, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);

@@ -42,13 +42,17 @@ struct srv_pool_timer;
 /*
  * Starts a thread that runs the recycling sweep on app's writer (under its
  * write lock) at once and then every every_ms, logging what it recycled on
- * stderr. Stop it with srv_pool_timer_stop before closing app.
+ * stderr. every_ms <= 0 starts nothing (*out NULL). Stop it with
+ * srv_pool_timer_stop (NULL is fine) before closing app.
  */
 enum crm_err srv_pool_timer_start(struct srv_app *app, int64_t every_ms,
 				  struct srv_pool_timer **out, struct crm_error *err);
 void srv_pool_timer_stop(struct srv_pool_timer *t);
 
-/* The sweep interval for serve: CRM_POOL_INTERVAL seconds if set and valid, else 60 s. */
+/*
+ * The sweep interval for serve: CRM_POOL_INTERVAL seconds if set and valid
+ * (0: no timer, recycling only on demand), else 60 s.
+ */
 int64_t srv_pool_timer_interval_ms(void);
 
 #endif

@@ -27,6 +27,7 @@
 #include "crm_time.h"
 #include "migrate.h"
 #include "srv_app.h"
+#include "srv_poolcmd.h"
 #include "srv_scope.h"
 #include "srv_sync.h"
 
@@ -1457,6 +1458,13 @@ void srv_route_sync(void *ctx, struct srv_req *req, struct srv_resp *resp)
 	cJSON_AddItemToObject(o, "conflicts", so.conflicts);
 	cJSON_AddItemToObject(o, "evict", so.evict);
 	cJSON_AddItemToObject(o, "notices", so.notices);
+	/* The pool rules, so the client can warn its rep offline (docs/pool.md). */
+	reader = srv_app_reader_get(app);
+	changes = srv_pool_rules_object(reader->db);
+	srv_app_reader_put(app, reader);
+	if (changes)
+		cJSON_AddItemToObject(o, "pool", changes);
+	changes = NULL;
 	so.conflicts = so.evict = so.notices = NULL;
 	resp->status = 200;
 	resp->json = o;
