@@ -656,6 +656,19 @@ static enum crm_err load_site(struct sync_db *s, struct crm_error *err)
 	return sync_state_set(s, DB_STATE_PREFIX "site", s->site, err);
 }
 
+static bool temp_store_default(sqlite3 *db)
+{
+	sqlite3_stmt *st = NULL;
+	bool dflt = false;
+
+	if (sqlite3_prepare_v2(db, "PRAGMA temp_store", -1, &st, NULL) != SQLITE_OK)
+		return false;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		dflt = sqlite3_column_int(st, 0) == 0;
+	sqlite3_finalize(st);
+	return dflt;
+}
+
 enum crm_err sync_open(sqlite3 *db, const struct sync_table_spec *tables, size_t ntables,
 		       const struct sync_options *opt, struct sync_db **out, struct crm_error *err)
 {
@@ -670,6 +683,17 @@ enum crm_err sync_open(sqlite3 *db, const struct sync_table_spec *tables, size_t
 	s->db = db;
 	s->capture = true;
 	s->max_skew_ms = (opt && opt->max_skew_ms > 0) ? opt->max_skew_ms : DEFAULT_SKEW_MS;
+	/*
+	 * The capture triggers make every write to a replicated table a
+	 * multi-table statement, which SQLite protects with a statement
+	 * journal; past 64 KiB that journal is a temporary file. Unless the
+	 * caller chose a temp_store, keep temporary data in memory: it halves
+	 * the cost of capture (docs/benchmarks.md).
+	 */
+	if (temp_store_default(db))
+		rc = db_exec(s, "PRAGMA temp_store = MEMORY", err);
+	if (rc != CRM_OK)
+		goto out;
 	rc = db_exec(s, "SAVEPOINT sync_open", err);
 	if (rc != CRM_OK)
 		goto out;
