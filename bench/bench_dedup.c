@@ -62,6 +62,7 @@ struct pool {
 	const struct match_gen_set *set; /* gen runs with -vv: print wrong merges */
 	size_t *rev;                     /* true REVIEW pairs (x, y), 2 per pair */
 	size_t nrev, caprev;
+	int show_false;                  /* febrl -v: print queued pairs of two entities */
 };
 
 static size_t idx_of(const char *id)
@@ -78,6 +79,11 @@ static int on_pair(void *ctx, const char *a, const char *b, const struct match_v
 		char why[256];
 		printf("WRONG MERGE: %s | %s   [%s]\n", p->set->rows[x].name, p->set->rows[y].name,
 		       match_verdict_reasons(v, why, sizeof why));
+	}
+	if (p->show_false && p->entity[x] != p->entity[y]) {
+		char why[256];
+		printf("FALSE %s %.1f [%s] r%zu r%zu\n", match_decision_name(v->decision), v->score,
+		       match_verdict_reasons(v, why, sizeof why), x, y);
 	}
 	if (v->decision == MATCH_MATCH) {
 		uf_union(&p->clusters, x, y);
@@ -316,6 +322,7 @@ static int cmd_febrl(int argc, char **argv, const struct run_opts *o, int verbos
 			goto out_pool;
 		}
 	}
+	p.show_false = verbose;
 	if (run_pool_scan(idx, &p, o->threads, &secs) != 0)
 		goto out_pool;
 	count_pairs(&p, &pred, &tp, &truth);
@@ -370,9 +377,9 @@ static void explain_missed(const struct match_gen_set *set, const struct match_i
 			snprintf(a, sizeof a, "r%zu", i);
 			snprintf(b, sizeof b, "r%zu", j);
 			match_compare(match_index_get(idx, a), match_index_get(idx, b), prm, &v);
-			if (v.decision == MATCH_DISTINCT)
-				printf("MISSED: %s {%s %s %s} | %s {%s %s %s}  [%s %.1f]\n",
-				       set->rows[i].name, set->rows[i].phone, set->rows[i].email,
+			printf("MISSED %s: %s {%s %s %s} | %s {%s %s %s}  [%s %.1f]\n",
+				       match_decision_name(v.decision), set->rows[i].name,
+				       set->rows[i].phone, set->rows[i].email,
 				       set->rows[i].uscc, set->rows[j].name, set->rows[j].phone,
 				       set->rows[j].email, set->rows[j].uscc,
 				       match_verdict_reasons(&v, why, sizeof why), v.score);

@@ -401,7 +401,8 @@ static void compare_person(const struct match_record *a, const struct match_reco
 			   const struct match_params *p, struct match_verdict *v)
 {
 	double name = person_name_sim(a, b);
-	int veto = 0;
+	double addr = -1;
+	int veto = 0, same_id = 0, same_birth = 0;
 
 	if (name >= 0) {
 		v->score += clampd((name - 0.8) * 25.0, -6.0, 4.5);
@@ -410,35 +411,37 @@ static void compare_person(const struct match_record *a, const struct match_reco
 	if (a->id_number[0] && b->id_number[0]) {
 		double s = id_sim(a->id_number, b->id_number);
 		if (s >= 1.0) {
-			v->score += 6.0;
+			v->score += 7.0;
+			same_id = 1;
 			reason(v, "same id number", -1);
 		} else if (s > 0) {
-			v->score += 2.5;
+			v->score += 3.0;
 			reason(v, "id number", s);
 		} else {
-			v->score -= 4.0;
+			v->score -= 2.0;
 			reason(v, "different id number", -1);
 		}
 	}
 	if (a->has_birth && b->has_birth) {
 		double s = birth_sim(a, b);
 		if (s >= 1.0) {
-			v->score += 4.0;
+			v->score += 4.5;
+			same_birth = 1;
 			reason(v, "same birth date", -1);
 		} else if (s > 0) {
-			v->score += 1.5;
+			v->score += 2.0;
 			reason(v, "birth date", s);
 		} else {
-			v->score -= 4.0;
+			v->score -= 2.0;
 			reason(v, "different birth date", -1);
 		}
 	}
-	{
-		double s = addr_sim(a, b);
-		if (s >= 0) {
-			v->score += clampd((s - 0.45) * 8.0, -3.0, 4.0);
-			reason(v, "address", s);
-		}
+	if (v->score + 5.5 + 8.0 < p->review_threshold)
+		goto done; /* nothing left could lift it to review */
+	addr = addr_sim(a, b);
+	if (addr >= 0) {
+		v->score += clampd((addr - 0.4) * 10.0, -2.0, 5.5);
+		reason(v, "address", addr);
 	}
 	if (a->phone && a->phone == b->phone) {
 		v->score += 4.0;
@@ -448,8 +451,9 @@ static void compare_person(const struct match_record *a, const struct match_reco
 		v->score += 4.0;
 		reason(v, "same e-mail", -1);
 	}
-	if (name >= 0 && name < 0.55)
-		veto = 1;
+	if (name >= 0 && name < 0.55 && !(same_id && (same_birth || addr >= 0.8)))
+		veto = 1; /* another name: only an id number with a birth date or address overrides */
+done:
 	finish(v, p, veto);
 }
 
@@ -463,6 +467,12 @@ void match_compare(const struct match_record *a, const struct match_record *b,
 		p = &def;
 	}
 	memset(v, 0, sizeof *v);
+	if (memcmp(a, b, sizeof *a) > 0) {
+		/* a fixed order makes every measure symmetric */
+		const struct match_record *t = a;
+		a = b;
+		b = t;
+	}
 	if (a->kind == MATCH_KIND_PERSON || b->kind == MATCH_KIND_PERSON) {
 		if (a->kind == MATCH_KIND_COMPANY || b->kind == MATCH_KIND_COMPANY) {
 			reason(v, "person vs company", -1);
@@ -535,9 +545,21 @@ size_t match__keys(const struct match_record *r, uint64_t *keys, size_t max)
 		for (i = 0; i < r->ngrams; i++)
 			ADD(match__hash('G', &r->grams[i], 4), 0);
 		if (r->core_len) {
-			uint32_t x[MATCH_CORE_MAX];
+			uint32_t x[MATCH_CORE_MAX], y[MATCH_CORE_MAX];
 			size_t m = squeeze(r->core, r->core_len, x);
 			ADD(match__hash('C', x, m * 4), 0);
+			/*
+			 * Deletion neighbourhood (SymSpell): the name without one of
+			 * its characters. Two names one typo apart share one of these.
+			 */
+			if (m >= 3 && m <= 20) {
+				ADD(match__hash('X', x, m * 4), 0);
+				for (i = 0; i < m; i++) {
+					memcpy(y, x, i * 4);
+					memcpy(y + i, x + i + 1, (m - i - 1) * 4);
+					ADD(match__hash('X', y, (m - 1) * 4), 0);
+				}
+			}
 		}
 	}
 #undef ADD

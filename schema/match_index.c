@@ -443,11 +443,12 @@ static long query_slots(const struct match_index *idx, const struct match_record
 	s->norder = 0;
 	for (k = 0; k < nk; k++) {
 		const uint32_t *ids;
-		int strong;
+		int strong, inc;
 		if (!ps[k])
 			continue;
 		ids = post_ids(ps[k]);
 		strong = match__key_strong(keys[k]);
+		inc = ps[k]->n <= 16 ? 2 : 1; /* a rare key says more than a common one */
 		for (i = 0; i < ps[k]->n; i++) {
 			uint32_t sl = ids[i];
 			size_t h;
@@ -462,15 +463,23 @@ static long query_slots(const struct match_index *idx, const struct match_record
 				s->tab[h].strong = 0;
 				s->order[s->norder++] = (uint32_t)h;
 			}
-			if (s->tab[h].count < UINT16_MAX)
-				s->tab[h].count++;
+			if (s->tab[h].count < UINT16_MAX - 2)
+				s->tab[h].count = (uint16_t)(s->tab[h].count + inc);
 			if (strong)
 				s->tab[h].strong++;
 		}
 	}
-	nc = s->norder;
-	for (i = 0; i < nc; i++)
-		s->list[i] = s->tab[s->order[i]];
+	nc = 0;
+	for (i = 0; i < s->norder; i++) {
+		const struct cand *c = &s->tab[s->order[i]];
+		/*
+		 * With many candidates, one shared weak key from a big block (a
+		 * common word, a birth date) is not enough to be worth scoring.
+		 */
+		if (s->norder > 32 && c->strong == 0 && c->count < 2)
+			continue;
+		s->list[nc++] = *c;
+	}
 	if (nc > limit) {
 		qsort(s->list, nc, sizeof *s->list, cand_cmp);
 		nc = limit;
