@@ -331,7 +331,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		h->inflight++;
 		pthread_mutex_unlock(&h->lock);
 		*con_cls = cs;
-		return MHD_YES;
+		if (!cs->too_big)
+			return MHD_YES;
+		/* Content-Length says too big: answer 413 instead of "100 Continue". */
+		handle(c, cs, &resp);
+		return send_json(c, cs, &resp);
 	}
 	if (*upload_data_size) {
 		cs->bytes_in += *upload_data_size;
