@@ -691,3 +691,24 @@ out:
 	cJSON_Delete(a);
 	return rc;
 }
+
+/* ---- the previous owner's pending edits ------------------------------- */
+
+bool srv_pool_device_holds(sqlite3 *db, const char *device, const char *customer)
+{
+	sqlite3_stmt *st = NULL;
+	bool yes = false;
+
+	if (!device || !customer)
+		return false;
+	if (sqlite3_prepare_v2(db,
+			       "SELECT 1 FROM srv_scope WHERE device_id = ?1 AND customer_id = ?2"
+			       " AND in_scope = 1",
+			       -1, &st, NULL) != SQLITE_OK)
+		return false;
+	sqlite3_bind_text(st, 1, device, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, customer, -1, SQLITE_STATIC);
+	yes = sqlite3_step(st) == SQLITE_ROW;
+	sqlite3_finalize(st);
+	return yes;
+}

@@ -118,4 +118,13 @@ enum crm_err srv_pool_recycle(sqlite3 *db, int64_t now, struct srv_pool_change *
 enum crm_err srv_pool_list(sqlite3 *db, const char *city, const char *industry, size_t limit,
 			   cJSON **out, struct crm_error *err);
 
+/*
+ * True if device still holds customer: it was handed the customer (srv_scope
+ * in_scope = 1) and has not yet been told to evict it. Such a device may push
+ * its pending edits to a customer that has just left its scope (a claim, a
+ * transfer, recycling): they were made while it was the device's, they are
+ * kept, and the eviction follows in the same round trip.
+ */
+bool srv_pool_device_holds(sqlite3 *db, const char *device, const char *customer);
+
 #endif

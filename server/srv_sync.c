@@ -27,6 +27,7 @@
 #include "crm_time.h"
 #include "migrate.h"
 #include "srv_app.h"
+#include "srv_pool.h"
 #include "srv_poolcmd.h"
 #include "srv_scope.h"
 #include "srv_sync.h"
@@ -58,7 +59,20 @@ struct push_ctx {
 	struct srv_scope *sc;
 	const struct sync_changeset *cs;
 	struct row_decision *dec;
+	const char *device; /* the pushing device (srv_pool_device_holds) */
 };
+
+/*
+ * May the pusher write under customer id? In scope now, or still held by this
+ * device: a customer that left its scope (claimed, transferred, recycled) is
+ * evicted only after the device's pending edits to it are pushed, and those
+ * are kept (docs/pool.md).
+ */
+static bool writable(struct push_ctx *pc, const char *id)
+{
+	return srv_scope_customer(pc->sc, id) ||
+	       srv_pool_device_holds(pc->app->writer.db, pc->device, id);
+}
 
 /* ---- small helpers ---------------------------------------------------- */
 
@@ -295,7 +309,7 @@ static enum crm_err decide_rows(struct push_ctx *pc, struct crm_error *err)
 				const struct sync_field *merged = row_field(r, "merged_into");
 
 				if (found) {
-					if (!srv_scope_customer(pc->sc, r->id))
+					if (!writable(pc, r->id))
 						refuse_row(d, CRM_EPERM, "customer %s is not yours", r->id);
 					continue;
 				}
@@ -318,7 +332,7 @@ static enum crm_err decide_rows(struct push_ctx *pc, struct crm_error *err)
 				const struct sync_field *pf = row_field(r, t->parent);
 				const char *newp = pf && pf->v.type == SYNC_TEXT ? pf->v.s : NULL;
 
-				if (found && (!parent[0] || (!srv_scope_customer(pc->sc, parent) &&
+				if (found && (!parent[0] || (!writable(pc, parent) &&
 							     !in_list(fresh, nfresh, parent)))) {
 					refuse_row(d, CRM_EPERM, "the customer of this row (%s) is not yours",
 						   parent[0] ? parent : "none");
@@ -333,7 +347,7 @@ static enum crm_err decide_rows(struct push_ctx *pc, struct crm_error *err)
 					continue;
 				}
 				if (newp && (!found || strcmp(newp, parent) != 0) &&
-				    !srv_scope_customer(pc->sc, newp) && !in_list(fresh, nfresh, newp))
+				    !writable(pc, newp) && !in_list(fresh, nfresh, newp))
 					refuse_row(d, CRM_EPERM, "customer %s is not yours (or unknown)", newp);
 			}
 		}
@@ -743,7 +757,7 @@ static enum crm_err push_apply(struct srv_app *app, const struct srv_session *wh
 	if (rc != CRM_OK)
 		goto out;
 	sc_open = true;
-	pc = (struct push_ctx){app, &sc, cs, dec};
+	pc = (struct push_ctx){app, &sc, cs, dec, who->device.id};
 	rc = decide_rows(&pc, err);
 	if (rc != CRM_OK)
 		goto out;
