@@ -10,6 +10,8 @@
 #include "crm_utf8.h"
 
 #define NEEDLE_MAX 512
+#define PATTERN_MAX (128 * 1024)
+#define MAX_TERMS 2000 /* beyond that many trigrams, a short query scans with LIKE */
 
 void search_needle(const char *text, char *out, size_t n)
 {
@@ -196,6 +198,103 @@ static int hit_order(const void *a, const void *b)
 	return strcmp(x->id, y->id);
 }
 
+static const char *const match_sql =
+	"SELECT d.customer_id FROM search_index s JOIN search_docs d ON d.doc = s.rowid "
+	"JOIN customers c ON c.id = d.customer_id "
+	"WHERE search_index MATCH ?1 AND (c.deleted = 0 OR ?2) LIMIT ?3";
+
+static const char *const like_sql =
+	"SELECT d.customer_id FROM search_index s JOIN search_docs d ON d.doc = s.rowid "
+	"JOIN customers c ON c.id = d.customer_id "
+	"WHERE (s.name LIKE ?1 ESCAPE '\\' OR s.keys LIKE ?1 ESCAPE '\\' "
+	"OR s.people LIKE ?1 ESCAPE '\\' OR s.notes LIKE ?1 ESCAPE '\\') "
+	"AND (c.deleted = 0 OR ?2) LIMIT ?3";
+
+/* Appends s as one FTS5 string ("..." with quotes doubled). */
+static enum crm_err quote_term(struct crm_buf *b, const char *s)
+{
+	enum crm_err rc = crm_buf_addstr(b, "\"");
+
+	for (const char *p = s; rc == CRM_OK && *p; p++)
+		rc = crm_buf_add(b, *p == '"' ? "\"\"" : p, *p == '"' ? 2 : 1);
+	if (rc == CRM_OK)
+		rc = crm_buf_addstr(b, "\"");
+	return rc;
+}
+
+/* Appends %needle% with LIKE's wildcards escaped. */
+static enum crm_err like_pattern(struct crm_buf *b, const char *needle)
+{
+	enum crm_err rc = crm_buf_addstr(b, "%");
+
+	for (const char *p = needle; rc == CRM_OK && *p; p++) {
+		if (*p == '%' || *p == '_' || *p == '\\')
+			rc = crm_buf_addstr(b, "\\");
+		if (rc == CRM_OK)
+			rc = crm_buf_add(b, p, 1);
+	}
+	if (rc == CRM_OK)
+		rc = crm_buf_addstr(b, "%");
+	return rc;
+}
+
+/*
+ * A query of one or two characters cannot be a trigram, but every place it
+ * occurs starts one (the index pads each column with two spaces), so the
+ * documents that contain it are those holding a trigram that begins with it.
+ * The index's vocabulary lists those, in order: pat gets "t1" OR "t2" ...
+ * *any is false when there is none. With more than MAX_TERMS, pat stays
+ * empty and the caller scans with LIKE.
+ */
+static enum crm_err short_terms(sqlite3 *db, const char *needle, struct crm_buf *pat, bool *any,
+				struct crm_error *err)
+{
+	char lo[16], hi[24];
+	sqlite3_stmt *st = NULL;
+	enum crm_err rc = CRM_OK;
+	size_t n = 0, i;
+	int step;
+
+	*any = false;
+	/* The trigram tokenizer folds case; so must the bounds. */
+	for (i = 0; needle[i] && i + 1 < sizeof lo; i++)
+		lo[i] = (char)tolower((unsigned char)needle[i]);
+	lo[i] = '\0';
+	snprintf(hi, sizeof hi, "%s\xf4\x8f\xbf\xbf", lo); /* U+10FFFF sorts after any term */
+	if (sqlite3_exec(db, "CREATE VIRTUAL TABLE IF NOT EXISTS temp.search_vocab "
+			     "USING fts5vocab(main, search_index, row)", NULL, NULL, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(db, "SELECT term FROM temp.search_vocab WHERE term >= ?1 AND term < ?2",
+			       -1, &st, NULL) != SQLITE_OK) {
+		rc = crm_fail(err, CRM_EDB, "cannot search: %s", sqlite3_errmsg(db));
+		goto out;
+	}
+	sqlite3_bind_text(st, 1, lo, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, hi, -1, SQLITE_STATIC);
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *term = col_text(st, 0);
+
+		*any = true;
+		if (++n > MAX_TERMS) {
+			crm_buf_reset(pat);
+			goto out;
+		}
+		if (n > 1)
+			rc = crm_buf_addstr(pat, " OR ");
+		if (rc == CRM_OK)
+			rc = quote_term(pat, term ? term : "");
+		if (rc != CRM_OK) {
+			crm_buf_reset(pat);
+			rc = CRM_OK;
+			goto out;
+		}
+	}
+	if (step != SQLITE_DONE)
+		rc = crm_fail(err, CRM_EDB, "cannot search: %s", sqlite3_errmsg(db));
+out:
+	sqlite3_finalize(st);
+	return rc;
+}
+
 enum crm_err search_run(sqlite3 *db, const char *text, bool with_deleted, size_t limit,
 			struct search_result *out, struct crm_error *err)
 {
@@ -207,7 +306,7 @@ enum crm_err search_run(sqlite3 *db, const char *text, bool with_deleted, size_t
 	int step;
 
 	memset(out, 0, sizeof *out);
-	crm_buf_init(&pat, 4 * NEEDLE_MAX);
+	crm_buf_init(&pat, PATTERN_MAX);
 	if (!crm_utf8_valid(text, strlen(text))) {
 		rc = crm_fail(err, CRM_EUTF8, "the search text is not valid UTF-8");
 		goto out;
@@ -219,29 +318,21 @@ enum crm_err search_run(sqlite3 *db, const char *text, bool with_deleted, size_t
 	}
 	if (utf8_chars(needle) >= 3) {
 		/* One FTS5 phrase: with the trigram tokenizer, a substring match. */
-		rc = crm_buf_addstr(&pat, "\"");
-		for (const char *p = needle; rc == CRM_OK && *p; p++)
-			rc = crm_buf_add(&pat, *p == '"' ? "\"\"" : p, *p == '"' ? 2 : 1);
-		if (rc == CRM_OK)
-			rc = crm_buf_addstr(&pat, "\"");
-		sql = "SELECT d.customer_id FROM search_index s JOIN search_docs d ON d.doc = s.rowid "
-		      "JOIN customers c ON c.id = d.customer_id "
-		      "WHERE search_index MATCH ?1 AND (c.deleted = 0 OR ?2) LIMIT ?3";
+		rc = quote_term(&pat, needle);
+		sql = match_sql;
 	} else {
-		rc = crm_buf_addstr(&pat, "%");
-		for (const char *p = needle; rc == CRM_OK && *p; p++) {
-			if (*p == '%' || *p == '_' || *p == '\\')
-				rc = crm_buf_addstr(&pat, "\\");
-			if (rc == CRM_OK)
-				rc = crm_buf_add(&pat, p, 1);
+		bool any = false;
+
+		rc = short_terms(db, needle, &pat, &any, err);
+		if (rc != CRM_OK)
+			goto out;
+		if (!any) {
+			/* No trigram starts with it: nothing contains it. */
+			goto out;
 		}
-		if (rc == CRM_OK)
-			rc = crm_buf_addstr(&pat, "%");
-		sql = "SELECT d.customer_id FROM search_index s JOIN search_docs d ON d.doc = s.rowid "
-		      "JOIN customers c ON c.id = d.customer_id "
-		      "WHERE (s.name LIKE ?1 ESCAPE '\\' OR s.keys LIKE ?1 ESCAPE '\\' "
-		      "OR s.people LIKE ?1 ESCAPE '\\' OR s.notes LIKE ?1 ESCAPE '\\') "
-		      "AND (c.deleted = 0 OR ?2) LIMIT ?3";
+		sql = pat.len ? match_sql : like_sql;
+		if (!pat.len)
+			rc = like_pattern(&pat, needle);
 	}
 	if (rc != CRM_OK) {
 		rc = crm_fail(err, rc, "search text too long");

@@ -4,7 +4,9 @@
  * Backed by the FTS5 trigram index of schema/migrations/0002_search.sql (one
  * document per customer: name; phones, e-mail, USCC, ext_ref, city, address;
  * contacts; notes and activity notes). Queries of three characters or more
- * use MATCH; shorter ones (trigram cannot match them) scan with LIKE. A query
+ * are one MATCH phrase; shorter ones, which are no trigram, MATCH the
+ * trigrams of the index's vocabulary that start with them (a one-character
+ * query with too many such trigrams scans with LIKE instead). A query
  * that looks like a phone number is searched by its digits, so "138 0013 8000"
  * and "00138000" find +8613800138000.
  */

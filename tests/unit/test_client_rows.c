@@ -200,7 +200,14 @@ static void test_search(void **state)
 	struct crm_error err;
 	struct search_result res;
 
-	assert_int_equal(hits(f, "华信", false, NULL), 2);          /* 2 characters: LIKE */
+	/* One or two characters: from the trigrams that start with them. */
+	assert_int_equal(hits(f, "华信", false, NULL), 2);
+	assert_int_equal(hits(f, "公司", false, NULL), 2);          /* at the end of the name */
+	assert_int_equal(hits(f, "司", false, NULL), 2);
+	assert_int_equal(hits(f, "NG", false, &h), 1);             /* "ACME Trading": end, any case */
+	assert_string_equal(h.id, f->acme);
+	assert_int_equal(hits(f, "tR", false, NULL), 1);
+	assert_int_equal(hits(f, "无此", false, NULL), 0);
 	assert_int_equal(hits(f, "华信科技", false, &h), 1);        /* trigram MATCH */
 	assert_string_equal(h.id, f->huaxin);
 	assert_string_equal(h.matched, "name");
