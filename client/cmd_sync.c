@@ -473,6 +473,39 @@ static enum crm_err evict(struct replica *rep, const char *table, const char *id
 }
 
 /*
+ * A conflict is settled once a later edit of its field arrives (someone kept
+ * one of the values, or typed a third): the copy on this laptop is marked
+ * resolved too, without writing anything.
+ */
+static enum crm_err settle_conflicts(struct replica *rep, struct crm_error *err)
+{
+	struct sync_conflict *list = NULL;
+	size_t n = 0;
+	enum crm_err rc = sync_conflicts_list(rep->sync, false, &list, &n, err);
+
+	for (size_t i = 0; i < n && rc == CRM_OK; i++) {
+		const struct sync_conflict *c = &list[i];
+		struct sync_changeset snap;
+		sync_hlc newest = c->winner_hlc > c->loser_hlc ? c->winner_hlc : c->loser_hlc;
+		bool later = false;
+
+		if (sync_row_snapshot(rep->sync, c->table, c->row_id, &snap, NULL) != CRM_OK)
+			continue;
+		for (size_t j = 0; snap.nrows == 1 && j < snap.rows[0].nfields; j++) {
+			const struct sync_field *f = &snap.rows[0].fields[j];
+
+			if (strcmp(f->col, c->col) == 0 && f->hlc > newest)
+				later = true;
+		}
+		sync_changeset_release(&snap);
+		if (later)
+			rc = sync_conflict_resolve(rep->sync, c->id, false, err);
+	}
+	sync_conflicts_release(list, n);
+	return rc;
+}
+
+/*
  * Applies one answer in one transaction: the outbox acknowledgement, the page
  * of changes, the conflicts, the evictions, and the new cursor and ack, so an
  * interruption anywhere leaves the replica where it was.
@@ -520,6 +553,8 @@ static enum crm_err apply_answer(struct replica *rep, const cJSON *ans, bool pus
 		if (json_str(x, "table") && json_str(x, "id"))
 			rc = evict(rep, json_str(x, "table"), json_str(x, "id"), &sum->evicted, err);
 	}
+	if (rc == CRM_OK && page.nrows)
+		rc = settle_conflicts(rep, err);
 	if (rc == CRM_OK)
 		rc = sync_state_set(rep->sync, "cursor", cursor, err);
 	if (rc == CRM_OK)
