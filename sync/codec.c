@@ -15,6 +15,28 @@
 
 /* ---- encode ------------------------------------------------------------ */
 
+/*
+ * A double as the shortest decimal that reads back to the same bits. cJSON's
+ * own printer stops at 15 digits when the value is merely close, which loses
+ * the last bit (and replicas would diverge), so the text is made here.
+ */
+static cJSON *real_number(double r)
+{
+	char b[40];
+
+	for (int prec = 15; prec <= 17; prec++) {
+		snprintf(b, sizeof b, "%.*g", prec, r);
+		if (strtod(b, NULL) == r)
+			break;
+	}
+	/* JSON wants '.', whatever LC_NUMERIC the program runs under */
+	for (char *p = b; *p; p++) {
+		if (*p == ',')
+			*p = '.';
+	}
+	return cJSON_CreateRaw(b);
+}
+
 static cJSON *encode_value(const struct sync_value *v)
 {
 	cJSON *o, *x;
@@ -45,7 +67,7 @@ static cJSON *encode_value(const struct sync_value *v)
 		else if (isinf(v->r))
 			x = cJSON_CreateString(v->r > 0 ? "inf" : "-inf");
 		else
-			x = cJSON_CreateNumber(v->r);
+			x = real_number(v->r);
 		if (!x || !cJSON_AddItemToObject(o, "r", x)) {
 			cJSON_Delete(x);
 			cJSON_Delete(o);

@@ -118,6 +118,51 @@ static void test_round_trip(void **state)
 	sync_changeset_release(&cs);
 }
 
+/* Every double survives the wire bit for bit (replicas compare values exactly). */
+static void test_reals_exact(void **state)
+{
+	struct sync_changeset cs, back;
+	struct sync_row *row;
+	unsigned st = 99;
+	double special[] = {0.1 + 0.2, 1.0 / 3.0, 37.654321987654321, -0.0, 5e-324, 1.7976931348623157e308,
+			    2.2250738585072014e-308, 123456789012345678.0, 0x1.2d3cd42b65dcbp+5};
+	size_t nspecial = sizeof special / sizeof special[0];
+	char name[32];
+
+	(void)state;
+	sync_changeset_init(&cs);
+	row = sync_changeset_add_row(&cs, "customers", "c1");
+	for (size_t i = 0; i < 2000; i++) {
+		double r;
+
+		if (i < nspecial) {
+			r = special[i];
+		} else {
+			uint64_t bits = 0;
+
+			for (int k = 0; k < 4; k++) {
+				st = st * 1103515245u + 12345u;
+				bits = (bits << 16) | ((st >> 8) & 0xffff);
+			}
+			memcpy(&r, &bits, sizeof r);
+			if (!isfinite(r))
+				r = (double)bits;
+		}
+		snprintf(name, sizeof name, "c%zu", i);
+		addf(&cs, row, name, vreal(r), 5, SA, 0, "");
+	}
+	tu_wire(NULL, &cs, &back);
+	assert_int_equal(back.nfields, cs.nfields);
+	for (size_t i = 0; i < cs.rows[0].nfields; i++) {
+		const struct sync_field *a = &cs.rows[0].fields[i], *b = &back.rows[0].fields[i];
+
+		assert_int_equal(b->v.type, SYNC_REAL);
+		assert_memory_equal(&a->v.r, &b->v.r, sizeof(double));
+	}
+	sync_changeset_release(&back);
+	sync_changeset_release(&cs);
+}
+
 static enum crm_err decode(const char *text, struct sync_db *s, struct sync_changeset *out,
 			   struct crm_error *err)
 {
@@ -269,6 +314,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_round_trip),
+		cmocka_unit_test(test_reals_exact),
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_types_with_db),
 		cmocka_unit_test(test_real_column_survives_apply),
