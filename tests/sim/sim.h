@@ -142,6 +142,7 @@ struct sim_msg {
 	size_t req;        /* index in world->reqs */
 	unsigned char *data; /* deflated JSON, owned */
 	size_t len;
+	uint64_t ready;    /* not delivered before this step (a slow path) */
 };
 
 struct sim_req {
@@ -162,6 +163,7 @@ struct sim_world {
 	uint64_t seed;
 	struct sim_rng rng;
 	int64_t now;                 /* true simulated time, ms */
+	uint64_t stepno;             /* steps taken so far */
 	struct sim_node *nodes;      /* replicas 0..R-1, then the hub */
 	unsigned nrep;
 	struct sim_msg *net;         /* in flight */
@@ -202,6 +204,9 @@ bool sim_send_request(struct sim_world *w, unsigned r);
 
 /* Delivers in-flight message i (removing it from the network). */
 bool sim_deliver(struct sim_world *w, size_t i);
+
+/* Index of a random message ready for delivery, SIZE_MAX if none. */
+size_t sim_pick_ready(struct sim_world *w);
 
 /* Runs one whole seed; false (with w->why) if it failed. */
 bool sim_run_seed(const struct sim_config *cfg, uint64_t seed, struct sim_stats *st,

@@ -822,6 +822,37 @@ out:
 	return j;
 }
 
+/* How long a message lingers: mostly not at all, sometimes long (a slow
+ * path, a retry queue), so old messages arrive after newer ones. */
+static uint64_t random_delay(struct sim_world *w)
+{
+	uint64_t roll;
+
+	if (!w->faults)
+		return 0;
+	roll = sim_rng_below(&w->rng, 100);
+	if (roll < 70)
+		return 0;
+	if (roll < 92)
+		return sim_rng_below(&w->rng, 10);
+	return sim_rng_below(&w->rng, 200);
+}
+
+size_t sim_pick_ready(struct sim_world *w)
+{
+	size_t nready = 0, k;
+
+	for (size_t i = 0; i < w->nnet; i++)
+		nready += w->net[i].ready <= w->stepno;
+	if (nready == 0)
+		return SIZE_MAX;
+	k = (size_t)sim_rng_below(&w->rng, nready);
+	for (size_t i = 0; i < w->nnet; i++)
+		if (w->net[i].ready <= w->stepno && k-- == 0)
+			return i;
+	return SIZE_MAX;
+}
+
 static bool net_add(struct sim_world *w, const struct sim_msg *m)
 {
 	if (w->nnet == w->capnet) {
@@ -833,7 +864,9 @@ static bool net_add(struct sim_world *w, const struct sim_msg *m)
 		w->net = nn;
 		w->capnet = cap;
 	}
-	w->net[w->nnet++] = *m;
+	w->net[w->nnet] = *m;
+	w->net[w->nnet].ready = w->stepno + random_delay(w);
+	w->nnet++;
 	return true;
 }
 
@@ -1196,7 +1229,7 @@ static bool replica_handle(struct sim_world *w, const struct sim_msg *msg)
 	if (!exec_sql(w, r, "BEGIN IMMEDIATE"))
 		goto out;
 	in_txn = true;
-	if (sync_apply(n->s, &page, SYNC_APPLY_IN_TXN, NULL, NULL, &res, &err) != CRM_OK) {
+	if (sync_apply(n->s, &page, SYNC_APPLY_IN_TXN | SYNC_APPLY_FROM_HUB, NULL, NULL, &res, &err) != CRM_OK) {
 		sim_fail(w, "r%u: sync_apply of a page: %s", r, err.msg);
 		goto out;
 	}
@@ -1264,18 +1297,34 @@ static void advance_time(struct sim_world *w)
 		w->now += sim_rng_range(&w->rng, 60000, 600000); /* offline a while */
 }
 
+/*
+ * A replica's clock error: often none (NTP works), so replicas share
+ * milliseconds and HLC ties between sites happen; else up to 30 s either way,
+ * well inside the 5 minutes sync refuses.
+ */
+static int64_t random_skew(struct sim_world *w)
+{
+	if (sim_rng_chance(&w->rng, 400))
+		return 0;
+	return sim_rng_range(&w->rng, -30000, 30000);
+}
+
 static bool step(struct sim_world *w)
 {
 	uint64_t roll = sim_rng_below(&w->rng, 100);
 	unsigned r = (unsigned)sim_rng_below(&w->rng, w->nrep);
+	size_t ready = SIZE_MAX;
 
+	w->stepno++;
 	advance_time(w);
 	if (roll < 50)
 		return local_op(w);
-	if (roll < 70 || (roll < 94 && w->nnet == 0))
+	if (roll >= 70 && roll < 94)
+		ready = sim_pick_ready(w);
+	if (roll < 70 || (roll < 94 && ready == SIZE_MAX))
 		return sim_send_request(w, r);
 	if (roll < 94)
-		return sim_deliver(w, (size_t)sim_rng_below(&w->rng, w->nnet));
+		return sim_deliver(w, ready);
 	if (roll < 96) {
 		sim_node_clock(w, r);
 		return node_restart(w, r);
@@ -1283,7 +1332,7 @@ static bool step(struct sim_world *w)
 	if (roll < 97)
 		return node_restart(w, w->nrep);
 	/* A clock correction: this laptop's clock jumps, maybe backwards. */
-	w->nodes[r].skew_ms = sim_rng_range(&w->rng, -30000, 30000);
+	w->nodes[r].skew_ms = random_skew(w);
 	return true;
 }
 
@@ -1336,7 +1385,7 @@ bool sim_run_seed(const struct sim_config *cfg, uint64_t seed, struct sim_stats 
 		else
 			snprintf(n->path, sizeof n->path, "%s/r%u.db", cfg->dir, i);
 		remove_db(n->path);
-		n->skew_ms = i == w->nrep ? 0 : sim_rng_range(&w->rng, -30000, 30000);
+		n->skew_ms = i == w->nrep ? 0 : random_skew(w);
 		sim_node_clock(w, i);
 		if (!node_open(w, i))
 			goto out;
