@@ -263,6 +263,13 @@ static enum crm_err write_winners(struct sync_db *s, struct db_table *t, const s
 	step = row_write(s, t, row->id, w->win, mask, !exists, err, &rc);
 	if (rc != CRM_OK)
 		return rc;
+	if (step == SQLITE_DONE && exists && sqlite3_changes(s->db) == 0) {
+		/* clocks without a row (deleted behind our back): create it again */
+		exists = false;
+		step = row_write(s, t, row->id, w->win, mask, true, err, &rc);
+		if (rc != CRM_OK)
+			return rc;
+	}
 	if (step == SQLITE_DONE)
 		return CRM_OK;
 	if ((sqlite3_errcode(s->db) & 0xff) != SQLITE_CONSTRAINT)

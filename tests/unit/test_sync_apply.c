@@ -545,6 +545,25 @@ static void test_apply_in_txn(void **state)
 	close3(&hub, &a, &b);
 }
 
+static void test_row_deleted_behind_our_back(void **state)
+{
+	struct tu_replica hub, a, b;
+	struct sync_changeset ca;
+
+	(void)state;
+	three(&hub, &a, &b);
+	/* b removes the row without capture and without eviction: its clocks stay */
+	sync_capture_set(b.s, false);
+	tu_exec(b.db, "DELETE FROM customers WHERE id = 'c1'");
+	sync_capture_set(b.s, true);
+	set_text(&a, "c1", "name", "back");
+	take_outbox(&a, &ca);
+	apply_ok(&b, &ca);
+	TU_ASSERT_TEXT(b.db, "SELECT name FROM customers WHERE id = 'c1'", "back");
+	sync_changeset_release(&ca);
+	close3(&hub, &a, &b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -558,6 +577,7 @@ int main(void)
 		cmocka_unit_test(test_skew_leaves_db_unchanged),
 		cmocka_unit_test(test_resolve_keep_loser),
 		cmocka_unit_test(test_apply_in_txn),
+		cmocka_unit_test(test_row_deleted_behind_our_back),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
