@@ -20,7 +20,9 @@
 #include "migrate.h"
 #include "srv_app.h"
 #include "srv_db.h"
+#include "srv_dedup.h"
 #include "srv_http.h"
+#include "srv_import.h"
 #include "srv_poolcmd.h"
 #include "srv_users.h"
 
@@ -53,6 +55,10 @@ static int usage(void)
 	      "  pool list [--city C] [--industry I] [--json] the customers in the pool\n"
 	      "  pool assign REF USER | pool release REF      change a customer's owner\n"
 	      "  audit customer REF [--json]                  every change of a customer's owner\n"
+	      "  dup list [--json] | dup scan | dup log       duplicate customers (docs/dedup.md)\n"
+	      "  dup merge A B | dup dismiss A B | dup unmerge ID\n"
+	      "  import customers FILE.csv [--owner USER] [--skip-bad]   de-duplicated import\n"
+	      "  export customers --format csv|json           every customer record, merged ones too\n"
 	      "\n"
 	      "--db may also come from the CRM_SERVER_DB environment variable.\n",
 	      stderr);
@@ -569,6 +575,9 @@ static const struct command commands[] = {
 	{"config", srv_cmd_config},
 	{"pool", srv_cmd_pool},
 	{"audit", srv_cmd_audit},
+	{"dup", srv_cmd_dup},
+	{"import", srv_cmd_import},
+	{"export", srv_cmd_export},
 };
 
 int main(int argc, char **argv)

@@ -8,6 +8,7 @@
 
 #include "crm_id.h"
 #include "migrate.h"
+#include "srv_dedup.h"
 #include "srv_poolcmd.h"
 #include "srv_scope.h"
 
@@ -24,6 +25,9 @@ enum crm_err srv_app_open(struct srv_app *app, const char *path, size_t nreaders
 	app->limits.push_fields = 100000;
 	app->limits.max_skew_ms = 5 * 60 * 1000;
 	rc = srv_db_open(path, SRV_DB_SYNC, &app->writer, err);
+	if (rc != CRM_OK)
+		goto out;
+	rc = srv_dedup_open(app->writer.db, &app->dedup, err);
 	if (rc != CRM_OK)
 		goto out;
 	app->readers = calloc(nreaders, sizeof *app->readers);
@@ -53,6 +57,8 @@ void srv_app_close(struct srv_app *app)
 	app->readers = NULL;
 	app->reader_busy = NULL;
 	app->nreaders = 0;
+	srv_dedup_free(app->dedup);
+	app->dedup = NULL;
 	srv_db_close(&app->writer);
 	pthread_mutex_destroy(&app->write_lock);
 	pthread_mutex_destroy(&app->pool_lock);

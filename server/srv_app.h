@@ -17,6 +17,8 @@
 #include "srv_db.h"
 #include "srv_http.h"
 
+struct srv_dedup;
+
 #define SRV_PROTOCOL 1
 
 struct srv_limits {
@@ -34,6 +36,7 @@ struct srv_app {
 	pthread_mutex_t pool_lock;
 	pthread_cond_t pool_free;
 	struct srv_limits limits;
+	struct srv_dedup *dedup; /* match index of the live customers (srv_dedup), writer lock */
 };
 
 /* Opens the writer (migrating the file) and nreaders reader connections. */

@@ -3,23 +3,167 @@
  *
  * Every new customer and every edit of an identifying field (SCOL_IDENT),
  * arriving by sync or import, is matched against the whole pool with the
- * schema/match library. A MATCH is merged automatically (the customer
- * registered first survives), a REVIEW pair goes to the review queue
- * (srv_dup_pairs, server migration 3), and every merge is logged so that it
- * can be undone exactly. Aliases (old id -> survivor) make changes that still
- * name a merged-away customer land on the survivor.
+ * schema/match library (a struct match_index of every live customer):
+ *
+ *   - MATCH merges automatically (srv_dedup_merge): the customer registered
+ *     first (earliest created_at, ties by id) survives; its empty fields are
+ *     filled from the other; differing values are kept as conflicts; child
+ *     rows move to it; the other becomes a tombstone (deleted = 1,
+ *     merged_into = survivor) and an alias old id -> survivor makes later
+ *     changes that still name the old id land on the survivor.
+ *   - REVIEW goes to the review queue (srv_dup_pairs, status open); a
+ *     dismissed pair is never proposed again.
+ *
+ * Every write of a merge is an ordinary captured write on a connection
+ * opened with the sync core (SRV_DB_SYNC), so it replicates, and all of it
+ * happens inside the caller's transaction. Each merge is logged (children
+ * moved, fields filled with the version written, the tombstone's previous
+ * state) so srv_dedup_unmerge() undoes it exactly.
+ *
+ * Threads: a struct srv_dedup is used under the writer's lock only.
  */
 #ifndef SERVER_SRV_DEDUP_H
 #define SERVER_SRV_DEDUP_H
 
+#include <cjson/cJSON.h>
 #include <sqlite3.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "crm_err.h"
+#include "match.h"
+#include "srv_users.h"
+#include "sync.h"
 
+#define SRV_DUP_NAME_MAX 320
+
+/* The match index of the live customers, and how far srv_dup_touched was read. */
 struct srv_dedup;
+
+/*
+ * Builds the index from every live customer (deleted = 0, not merged) of db.
+ * Free with srv_dedup_free.
+ */
+enum crm_err srv_dedup_open(sqlite3 *db, struct srv_dedup **out, struct crm_error *err);
+void srv_dedup_free(struct srv_dedup *d);
+
+/* Number of customers in the index. */
+size_t srv_dedup_count(const struct srv_dedup *d);
+
+/*
+ * Re-reads into the index the customers other processes (admin commands)
+ * wrote since the last call (srv_dup_touched).
+ */
+enum crm_err srv_dedup_refresh(struct srv_dedup *d, sqlite3 *db, struct crm_error *err);
+
+/* What one merge did. */
+struct srv_dup_merge_info {
+	int64_t merge_id;
+	char survivor[37], merged[37];
+	char survivor_owner[SRV_NAME_MAX + 1], merged_owner[SRV_NAME_MAX + 1]; /* "" = pool */
+	char survivor_name[SRV_DUP_NAME_MAX], merged_name[SRV_DUP_NAME_MAX];
+	size_t moved;     /* child rows moved to the survivor */
+	size_t filled;    /* empty survivor fields filled */
+	size_t conflicts; /* differing values kept as conflicts */
+};
+
+/*
+ * Merges customers x and y (either order: the survivor is the one registered
+ * first) inside the caller's write transaction on db, whose sync core is s.
+ * how says why ("sync", "review", "scan", "import"), by who (may be NULL);
+ * v (may be NULL) the verdict that led to it. d (may be NULL) is kept up to
+ * date. CRM_ENOTFOUND if either is not a customer, CRM_ECONFLICT if either is
+ * not live (deleted or merged already) or they are the same.
+ */
+enum crm_err srv_dedup_merge(struct srv_dedup *d, sqlite3 *db, struct sync_db *s, const char *x,
+			     const char *y, const char *how, const char *by,
+			     const struct match_verdict *v, struct srv_dup_merge_info *info,
+			     struct crm_error *err);
+
+/*
+ * Undoes a merge inside the caller's write transaction. ref is the merge log
+ * id (digits) or the merged-away customer's id (its latest merge not undone).
+ * Children go back where they were (those still under the survivor), the
+ * tombstone is revived, filled fields are emptied again unless edited since,
+ * the alias goes, and the pair is marked dismissed (never merged again
+ * automatically). CRM_ENOTFOUND if no such merge is in force.
+ */
+enum crm_err srv_dedup_unmerge(struct srv_dedup *d, sqlite3 *db, struct sync_db *s,
+			       const char *ref, const char *by, struct srv_dup_merge_info *info,
+			       struct crm_error *err);
+
+/* Counts of what srv_dedup_check did, summed over calls. */
+struct srv_dup_stats {
+	size_t checked, merged, queued;
+};
+
+/*
+ * Matches customer id against the pool and acts: merges a MATCH (unless the
+ * pair was dismissed), queues a REVIEW. A customer not live is skipped.
+ * Inside the caller's write transaction. *merged_into (may be NULL) gets the
+ * survivor when id was merged away, "" otherwise.
+ */
+enum crm_err srv_dedup_check(struct srv_dedup *d, sqlite3 *db, struct sync_db *s,
+			     const char *id, const char *how, const char *by,
+			     struct srv_dup_stats *stats, char merged_into[37],
+			     struct crm_error *err);
+
+/*
+ * Sync hook, before the permission checks: rewrites every customer id of cs
+ * that names a merged-away customer (a customers row's id, a child's
+ * customer_id) to its survivor, following aliases. A pushed `deleted` of such
+ * a customer row is dropped (a merged-away customer cannot delete the
+ * survivor). *n (may be NULL) gets how many ids were rewritten.
+ */
+enum crm_err srv_dedup_rewrite(sqlite3 *db, struct sync_changeset *cs, size_t *n,
+			       struct crm_error *err);
+
+/*
+ * May device write rows of customer id because id is the survivor of a
+ * customer the device still holds (its pending edits of the merged-away
+ * record, pushed before that record is evicted from it)?
+ */
+bool srv_dedup_writable(sqlite3 *db, const char *device, const char *id);
+
+/*
+ * Sync hook, after a push was applied (same transaction): checks every
+ * customer of cs that is new or had an identifying field in it.
+ */
+enum crm_err srv_dedup_after_push(struct srv_dedup *d, sqlite3 *db, struct sync_db *s,
+				  const struct sync_changeset *cs, const char *by,
+				  struct crm_error *err);
+
+/*
+ * Sync hook, building the response (same transaction): appends to notices
+ * (strings) what this user's devices have not been told yet, and, unless the
+ * device still has changes to push, to evict ({"table","id"}) the rows an
+ * unmerge took out of its scope.
+ */
+enum crm_err srv_dedup_deliver(sqlite3 *db, const struct srv_session *who, bool more_push,
+			       cJSON *notices, cJSON *evict, struct crm_error *err);
+
+/*
+ * Records that admin commands changed customer id (a running serve refreshes
+ * its index from this). Inside the caller's transaction.
+ */
+enum crm_err srv_dedup_touch(sqlite3 *db, const char *id, struct crm_error *err);
+
+/* Full duplicate scan of the index (match_index_scan on it). */
+enum crm_err srv_dedup_index_scan(const struct srv_dedup *d, int nthreads, match_pair_cb cb,
+				  void *ctx, struct crm_error *err);
+
+/*
+ * For a pair found by a scan: *live whether both are still live customers,
+ * status the pair's recorded status ("" never decided, "open", "dismissed",
+ * "merged").
+ */
+enum crm_err srv_dedup_pair_state(sqlite3 *db, const char *x, const char *y, char status[16],
+				  bool *live, struct crm_error *err);
+
+/* Puts the pair in the review queue (status open, score and reasons of v). */
+enum crm_err srv_dedup_queue(sqlite3 *db, const char *x, const char *y,
+			     const struct match_verdict *v, struct crm_error *err);
 
 /* `crm-server dup list|merge|dismiss|unmerge|scan`; exit status. */
 int srv_cmd_dup(int argc, char **argv);

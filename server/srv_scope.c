@@ -5,11 +5,11 @@
 #include <string.h>
 
 static const char *const conds[] = {
-	/* rep */
-	"c.owner = :user",
+	/* rep (a customer merged into another is no longer anybody's: srv_dedup) */
+	"(c.owner = :user AND c.merged_into IS NULL)",
 	/* manager: their own and their team's */
-	"(c.owner = :user OR (:team <> '' AND c.owner IN "
-	"(SELECT name FROM srv_users WHERE team = :team)))",
+	"((c.owner = :user OR (:team <> '' AND c.owner IN "
+	"(SELECT name FROM srv_users WHERE team = :team))) AND c.merged_into IS NULL)",
 	/* admin */
 	"1",
 };

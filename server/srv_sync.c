@@ -27,6 +27,7 @@
 #include "crm_time.h"
 #include "migrate.h"
 #include "srv_app.h"
+#include "srv_dedup.h"
 #include "srv_pool.h"
 #include "srv_poolcmd.h"
 #include "srv_scope.h"
@@ -71,7 +72,8 @@ struct push_ctx {
 static bool writable(struct push_ctx *pc, const char *id)
 {
 	return srv_scope_customer(pc->sc, id) ||
-	       srv_pool_device_holds(pc->app->writer.db, pc->device, id);
+	       srv_pool_device_holds(pc->app->writer.db, pc->device, id) ||
+	       srv_dedup_writable(pc->app->writer.db, pc->device, id);
 }
 
 /* ---- small helpers ---------------------------------------------------- */
@@ -1388,15 +1390,24 @@ void srv_route_sync(void *ctx, struct srv_req *req, struct srv_resp *resp)
 		if (rc == CRM_OK && pushed)
 			replayed = true;
 		if (rc == CRM_OK && !pushed) {
-			rc = push_apply(app, &who, &push, &pushed, &err);
+			/* Ids of merged-away customers land on their survivors (srv_dedup). */
+			rc = srv_dedup_rewrite(app->writer.db, &push, NULL, &err);
+			if (rc == CRM_OK)
+				rc = push_apply(app, &who, &push, &pushed, &err);
 			if (rc == CRM_OK)
 				rc = batch_store(app->writer.db, who.device.id, e.batch, pushed, &err);
+			/* New customers and identifying edits are matched against the pool. */
+			if (rc == CRM_OK)
+				rc = srv_dedup_after_push(app->dedup, app->writer.db, app->writer.sync,
+							  &push, who.user.name, &err);
 		}
 	}
 	if (rc == CRM_OK)
 		rc = touch_device(app->writer.db, who.device.id, e.site, &err);
 	if (rc == CRM_OK)
 		rc = scope_update(app, &who, &e, app->limits.page_fields / 2, &so, &err);
+	if (rc == CRM_OK)
+		rc = srv_dedup_deliver(app->writer.db, &who, e.more_push, so.notices, so.evict, &err);
 	if (rc == CRM_OK)
 		rc = srv_db_commit(app->writer.db, &err);
 	if (rc != CRM_OK)
