@@ -240,7 +240,14 @@ void cli_help(FILE *f, const char *usage, const char *summary, const struct sche
 			if (!cli_settable(c))
 				continue;
 			cli_flag_name(c->name, flag, sizeof flag);
-			if (c->type == SCOL_ENUM && c->values) {
+			for (size_t k = 0; k < sizeof aliases / sizeof aliases[0]; k++)
+				if (strcmp(aliases[k].table, t->name) == 0 &&
+				    strcmp(aliases[k].col, c->name) == 0) {
+					size_t len = strlen(flag);
+
+					snprintf(flag + len, sizeof flag - len, ", --%s", aliases[k].flag);
+				}
+			if (c->type == SCOL_ENUM && c->values && !strstr(c->help, c->values[0])) {
 				size_t len = (size_t)snprintf(help, sizeof help, "%s (", c->help);
 
 				for (const char *const *v = c->values; *v && len < sizeof help; v++)
@@ -262,7 +269,10 @@ void cli_help(FILE *f, const char *usage, const char *summary, const struct sche
 	for (size_t k = 0; extras && extras[k].name; k++)
 		opt_line(f, extras[k].name, extras[k].arg, extras[k].help);
 	if (accept & CLI_CUSTOMER)
-		opt_line(f, "customer", "REF", "only rows of this customer (id, id prefix, ext_ref or name)");
+		opt_line(f, "customer", "REF",
+			 (accept & CLI_COLUMNS)
+				 ? "the customer (instead of the CUSTOMER argument)"
+				 : "only rows of this customer (id, id prefix, ext_ref or name)");
 	if (accept & CLI_LIMIT)
 		opt_line(f, "limit", "N", "show at most N rows (default 50; all with --json)");
 	if (accept & CLI_DELETED)
