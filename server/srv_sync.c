@@ -245,12 +245,15 @@ static bool read_envelope(const cJSON *j, struct envelope *e, struct srv_resp *r
 
 /* ---- push: permission ------------------------------------------------- */
 
+static int cmp_id(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* ids is sorted (decide_rows sorts it between its passes). */
 static bool in_list(char **ids, size_t n, const char *id)
 {
-	for (size_t i = 0; i < n; i++)
-		if (strcmp(ids[i], id) == 0)
-			return true;
-	return false;
+	return n && bsearch(&id, ids, n, sizeof *ids, cmp_id) != NULL;
 }
 
 static void refuse_row(struct row_decision *d, enum crm_err code, const char *fmt, ...)
@@ -284,6 +287,8 @@ static enum crm_err decide_rows(struct push_ctx *pc, struct crm_error *err)
 	if (!fresh)
 		return crm_fail(err, CRM_ENOMEM, "out of memory");
 	for (int pass = 0; pass < 2 && rc == CRM_OK; pass++) {
+		if (pass == 1 && nfresh > 1)
+			qsort(fresh, nfresh, sizeof *fresh, cmp_id);
 		for (size_t i = 0; i < cs->nrows && rc == CRM_OK; i++) {
 			const struct sync_row *r = &cs->rows[i];
 			const struct schema_table *t = schema_table_find(r->table);
