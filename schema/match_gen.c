@@ -234,11 +234,15 @@ static void new_entity(struct rng *r, struct ent *e, long id)
 		size_t a = pick(r, N(zh_chars)), b = pick(r, N(zh_chars));
 		while (b == a)
 			b = pick(r, N(zh_chars));
-		snprintf(e->trade, sizeof e->trade, "%s%s", zh_chars[a], zh_chars[b]);
+		if (chance(r, 0.3))
+			snprintf(e->trade, sizeof e->trade, "%s%s%s", zh_chars[a], zh_chars[b],
+				 zh_chars[pick(r, N(zh_chars))]);
+		else
+			snprintf(e->trade, sizeof e->trade, "%s%s", zh_chars[a], zh_chars[b]);
 		e->industry = (int)pick(r, N(zh_industry));
 		e->legal = (int)pick(r, N(zh_legal));
 	} else {
-		if (chance(r, 0.3))
+		if (chance(r, 0.6))
 			snprintf(e->trade, sizeof e->trade, "%s %s", en_words[pick(r, N(en_words))],
 				 en_words[pick(r, N(en_words))]);
 		else
@@ -307,22 +311,32 @@ static void to_fullwidth(char *s, size_t cap)
 
 static void zh_typo(struct rng *r, const char *trade, char *out, size_t cap)
 {
-	/* trade is two 3-byte characters; change one */
-	size_t which = pick(r, 2), i;
-	char ch[2][4];
+	/* trade is two or three 3-byte characters; change one */
+	size_t nch = strlen(trade) / 3, which, i, o = 0;
+	char ch[3][4];
 	const char *rep = NULL;
 
-	memcpy(ch[0], trade, 3);
-	ch[0][3] = '\0';
-	memcpy(ch[1], trade + 3, 3);
-	ch[1][3] = '\0';
+	if (nch < 2 || nch > 3) {
+		snprintf(out, cap, "%s", trade);
+		return;
+	}
+	which = pick(r, nch);
+	for (i = 0; i < nch; i++) {
+		memcpy(ch[i], trade + 3 * i, 3);
+		ch[i][3] = '\0';
+	}
 	for (i = 0; i < N(zh_homo); i++)
 		if (strcmp(zh_homo[i][0], ch[which]) == 0)
 			rep = zh_homo[i][1];
 	if (!rep)
 		rep = zh_chars[pick(r, N(zh_chars))];
 	snprintf(ch[which], sizeof ch[which], "%s", rep);
-	snprintf(out, cap, "%s%s", ch[0], ch[1]);
+	out[0] = '\0';
+	for (i = 0; i < nch && o + 4 < cap; i++) {
+		memcpy(out + o, ch[i], 3);
+		o += 3;
+	}
+	out[o] = '\0';
 }
 
 static void en_typo(struct rng *r, char *s)
