@@ -258,7 +258,7 @@ static enum crm_err walk(struct collector *c, int64_t from, const char *own_site
 	sqlite3_bind_int64(st, 1, from);
 	if (own_site)
 		sqlite3_bind_text(st, 2, own_site, -1, SQLITE_STATIC);
-	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+	for (step = sqlite3_step(st); step == SQLITE_ROW; step = sqlite3_step(st)) {
 		struct db_clock ck;
 		const char *tbl = (const char *)sqlite3_column_text(st, 0);
 		const char *rid = (const char *)sqlite3_column_text(st, 1);
@@ -379,7 +379,7 @@ enum crm_err sync_outbox_count(struct sync_db *s, int64_t *count, struct crm_err
 		return db_fail(s, err, "count outbox");
 	sqlite3_bind_int64(st, 1, db_acked(s));
 	sqlite3_bind_text(st, 2, s->site, -1, SQLITE_STATIC);
-	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+	for (step = sqlite3_step(st); step == SQLITE_ROW; step = sqlite3_step(st)) {
 		const char *tbl = (const char *)sqlite3_column_text(st, 0);
 		const char *col = (const char *)sqlite3_column_text(st, 1);
 		struct db_table *t = tbl ? db_table_find(s, tbl) : NULL;

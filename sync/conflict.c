@@ -164,7 +164,7 @@ enum crm_err sync_conflicts_list(struct sync_db *s, bool all, struct sync_confli
 		rc = db_fail(s, err, "list conflicts");
 		goto out;
 	}
-	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+	for (step = sqlite3_step(st); step == SQLITE_ROW; step = sqlite3_step(st)) {
 		if (cnt == cap) {
 			size_t ncap = cap ? cap * 2 : 8;
 			struct sync_conflict *nv = realloc(v, ncap * sizeof *nv);

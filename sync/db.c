@@ -164,7 +164,7 @@ enum crm_err db_clock_load(struct sync_db *s, const char *tbl, const char *rid,
 	*n = 0;
 	sqlite3_bind_text(st, 1, tbl, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, rid, -1, SQLITE_STATIC);
-	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+	for (step = sqlite3_step(st); step == SQLITE_ROW; step = sqlite3_step(st)) {
 		struct db_clock *c;
 		const unsigned char *col = sqlite3_column_text(st, 0);
 
@@ -485,7 +485,7 @@ static enum crm_err table_load(struct sync_db *s, const struct sync_table_spec *
 		goto out;
 	}
 	sqlite3_bind_text(st, 1, spec->name, -1, SQLITE_STATIC);
-	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+	for (step = sqlite3_step(st); step == SQLITE_ROW; step = sqlite3_step(st)) {
 		const char *name = (const char *)sqlite3_column_text(st, 0);
 		const char *type = (const char *)sqlite3_column_text(st, 1);
 		struct db_col *c;
