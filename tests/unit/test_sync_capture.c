@@ -423,6 +423,37 @@ static void test_bad_tables(void **state)
 	sqlite3_close(db);
 }
 
+/* Two connections to one file hand out distinct, rising sequence numbers. */
+static void test_two_connections(void **state)
+{
+	char path[] = "/tmp/test_sync_twoconn_XXXXXX";
+	int fd = mkstemp(path);
+	struct tu_replica a, b;
+
+	(void)state;
+	assert_true(fd >= 0);
+	close(fd);
+	tu_open(&a, path);
+	tu_open(&b, path);
+	assert_string_equal(sync_site_id(a.s), sync_site_id(b.s));
+	tu_exec(a.db, "INSERT INTO customers(id, name) VALUES('c1', 'a')");
+	tu_exec(b.db, "INSERT INTO customers(id, name) VALUES('c2', 'b')");
+	tu_exec(a.db, "UPDATE customers SET name = 'x' WHERE id = 'c2'");
+	tu_exec(b.db, "BEGIN");
+	tu_exec(b.db, "UPDATE customers SET phone = '1' WHERE id = 'c1'");
+	tu_exec(b.db, "UPDATE customers SET phone = '2' WHERE id = 'c2'");
+	tu_exec(b.db, "COMMIT");
+	tu_exec(a.db, "UPDATE customers SET notes = 'n' WHERE id = 'c1'");
+	assert_int_equal(tu_int(a.db, "SELECT count(DISTINCT seq) FROM sync_clock"), 6);
+	assert_int_equal(tu_int(a.db, "SELECT count(DISTINCT hlc) FROM sync_clock"), 6);
+	/* in sequence order the clock only rises */
+	assert_int_equal(tu_int(a.db, "SELECT count(*) FROM sync_clock x JOIN sync_clock y"
+			       " ON y.seq > x.seq AND y.hlc <= x.hlc"), 0);
+	tu_close(&a);
+	tu_close(&b);
+	unlink(path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -437,6 +468,7 @@ int main(void)
 		cmocka_unit_test(test_state),
 		cmocka_unit_test(test_site_id_kept),
 		cmocka_unit_test(test_bad_tables),
+		cmocka_unit_test(test_two_connections),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
