@@ -685,8 +685,11 @@ static void print_summary(const struct summary *s, bool json, const char *server
 		const cJSON *x;
 
 		cJSON_ArrayForEach(x, s->refusals) {
-			printf("  refused: %s %s %s: %s\n", json_str(x, "table"), json_str(x, "id"),
-			       json_str(x, "col"), json_str(x, "reason"));
+			const char *t = json_str(x, "table"), *id = json_str(x, "id");
+			const char *col = json_str(x, "col"), *why = json_str(x, "reason");
+
+			printf("  refused: %s %s %s: %s\n", t ? t : "", id ? id : "", col ? col : "",
+			       why ? why : "");
 		}
 		cJSON_ArrayForEach(x, s->notices)
 			printf("  notice: %s\n", x->valuestring);
