@@ -199,12 +199,12 @@ static int hit_order(const void *a, const void *b)
 }
 
 static const char *const match_sql =
-	"SELECT d.customer_id FROM search_index s JOIN search_docs d ON d.doc = s.rowid "
+	"SELECT DISTINCT d.customer_id FROM search_index s JOIN search_docs d ON d.doc = s.rowid "
 	"JOIN customers c ON c.id = d.customer_id "
 	"WHERE search_index MATCH ?1 AND (c.deleted = 0 OR ?2) LIMIT ?3";
 
 static const char *const like_sql =
-	"SELECT d.customer_id FROM search_index s JOIN search_docs d ON d.doc = s.rowid "
+	"SELECT DISTINCT d.customer_id FROM search_index s JOIN search_docs d ON d.doc = s.rowid "
 	"JOIN customers c ON c.id = d.customer_id "
 	"WHERE (s.name LIKE ?1 ESCAPE '\\' OR s.keys LIKE ?1 ESCAPE '\\' "
 	"OR s.people LIKE ?1 ESCAPE '\\' OR s.notes LIKE ?1 ESCAPE '\\') "

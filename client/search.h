@@ -3,7 +3,7 @@
  *
  * Backed by the FTS5 trigram index of schema/migrations/0002_search.sql (one
  * document per customer: name; phones, e-mail, USCC, ext_ref, city, address;
- * contacts; notes and activity notes). Queries of three characters or more
+ * contacts; notes; and a document per activity note). Queries of three characters or more
  * are one MATCH phrase; shorter ones, which are no trigram, MATCH the
  * trigrams of the index's vocabulary that start with them (a one-character
  * query with too many such trigrams scans with LIKE instead). A query

@@ -246,6 +246,15 @@ static void test_search_follows_edits(void **state)
 	assert_int_equal(hits(f, "新产品", false, &h), 1);
 	assert_string_equal(h.id, f->huaxin);
 	assert_non_null(strstr(h.matched, "activity"));
+	/* An activity's note is its own document: edited, then deleted. */
+	assert_int_equal(sqlite3_exec(f->rep.db, "UPDATE activities SET note = '签约意向' "
+				      "WHERE note LIKE '介绍新产品%'", NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(hits(f, "新产品", false, NULL), 0);
+	assert_int_equal(hits(f, "签约", false, &h), 1);
+	assert_string_equal(h.id, f->huaxin);
+	assert_int_equal(sqlite3_exec(f->rep.db, "UPDATE activities SET deleted = 1 "
+				      "WHERE note = '签约意向'", NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(hits(f, "签约", false, NULL), 0);
 
 	/* An edit re-indexes: the old city is gone, the new one found. */
 	assert_int_equal(row_init(&r, t), CRM_OK);
