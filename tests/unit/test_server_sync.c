@@ -223,6 +223,16 @@ static void test_push_owner_and_replay(void **state)
 	expect_text(f, "SELECT count(*) FROM srv_ownership", "1");
 	cJSON_Delete(ans);
 	free(b);
+
+	/* A laptop still at schema 1 pulls the customer (columns it knows). */
+	b = malloc(256);
+	assert_non_null(b);
+	snprintf(b, 256, "{\"protocol\":1,\"schema\":1,\"site\":\"%s\",\"cursor\":\"0\"}", SITE_A2);
+	assert_int_equal(call(f, f->tok_a2, b, &ans), 200);
+	assert_true(changes_have(ans, CUST_A, "name", "华信"));
+	assert_true(changes_have(ans, CUST_A, "owner", "alice"));
+	cJSON_Delete(ans);
+	free(b);
 }
 
 static void test_authority(void **state)
@@ -292,6 +302,14 @@ static void test_versions_and_envelope(void **state)
 	cJSON_Delete(ans);
 	snprintf(b, sizeof b, "{\"protocol\":1,\"schema\":%d,\"site\":\"%s\"}", schema_version() + 1, SITE_A1);
 	assert_int_equal(call(f, f->tok_a1, b, &ans), 409);
+	cJSON_Delete(ans);
+	/* An older client (schema 1) keeps syncing after an additive schema change. */
+	snprintf(b, sizeof b, "{\"protocol\":1,\"schema\":1,\"site\":\"%s\",\"cursor\":\"0\"}", SITE_A1);
+	assert_int_equal(call(f, f->tok_a1, b, &ans), 200);
+	assert_string_equal(str(ans, "cursor"), "0");
+	cJSON_Delete(ans);
+	snprintf(b, sizeof b, "{\"protocol\":1,\"schema\":0,\"site\":\"%s\"}", SITE_A1);
+	assert_int_equal(call(f, f->tok_a1, b, &ans), 409); /* older than any supported */
 	cJSON_Delete(ans);
 	snprintf(b, sizeof b, "{\"protocol\":1,\"schema\":%d,\"site\":\"laptop\"}", schema_version());
 	assert_int_equal(call(f, f->tok_a1, b, &ans), 422);
