@@ -7,6 +7,7 @@
 #include "cli.h"
 #include "commands.h"
 #include "entry.h"
+#include "match_db.h"
 #include "output.h"
 #include "replica.h"
 #include "rows.h"
@@ -35,6 +36,38 @@ static enum crm_err dup_check(struct replica *rep, const struct row *r, struct c
 			"%s %s already belongs to customer %s (id %s): see it with "
 			"`crm customer show %s`, or add --force to keep both",
 			dup.col, dup.value, dup.name, dup.id, dup.id);
+}
+
+/*
+ * Warns (stderr) of customers in the replica that are likely the same one,
+ * with the server's scoring (schema/match.h); never blocks the add.
+ */
+static void warn_similar(struct replica *rep, const struct row *r)
+{
+	struct match_input in = {0};
+	struct match_db_hit hits[5];
+	size_t n = 0, i;
+
+	in.kind = row_text(r, "kind");
+	in.name = row_text(r, "name");
+	in.uscc = row_text(r, "uscc");
+	in.id_number = row_text(r, "id_number");
+	in.birth_date = row_text(r, "birth_date");
+	in.phone = row_text(r, "phone");
+	in.email = row_text(r, "email");
+	in.address = row_text(r, "address");
+	in.city = row_text(r, "city");
+	in.region = row_text(r, "region");
+	if (match_db_similar(rep->db, &in, row_text(r, "id"), hits, 5, &n, NULL) != CRM_OK)
+		return;
+	for (i = 0; i < n; i++) {
+		char why[256];
+		fprintf(stderr, "warning: %s duplicate of customer %s (id %s): %s; see `crm customer "
+			"show %s`\n",
+			hits[i].verdict.decision == MATCH_MATCH ? "likely a" : "maybe a",
+			hits[i].name, hits[i].id,
+			match_verdict_reasons(&hits[i].verdict, why, sizeof why), hits[i].id);
+	}
 }
 
 static int customer_add(int argc, char **argv, struct cli_ctx *ctx)
@@ -82,11 +115,9 @@ static int customer_add(int argc, char **argv, struct cli_ctx *ctx)
 		rc = replica_begin(&rep, &err);
 	if (rc == CRM_OK && !a.force)
 		rc = dup_check(&rep, &r, &err);
-	/*
-	 * Likely duplicates (similar name, same city ...) are the dedup work's
-	 * (schema/match.h): a warning is printed here, before the insert, and
-	 * never blocks the add.
-	 */
+	/* likely duplicates (similar name, same city ...): a warning, never a refusal */
+	if (rc == CRM_OK)
+		warn_similar(&rep, &r);
 	if (rc == CRM_OK)
 		rc = rows_insert(rep.db, &r, &err);
 	if (rc == CRM_OK)

@@ -298,10 +298,14 @@ static int parse_company(struct match_record *r, char *f)
 	/* bracketed parts: a region is taken out, anything else stays as words */
 	{
 		char *p = f;
-		while ((p = strchr(p, '(')) != NULL) {
-			char *q = strchr(p, ')');
+		for (;;) {
+			char *q;
 			char save;
 			int reg;
+			p = strchr(p, '(');
+			if (!p)
+				break;
+			q = strchr(p, ')');
 			if (!q) {
 				*p = ' ';
 				break;
@@ -351,9 +355,12 @@ static int parse_company(struct match_record *r, char *f)
 					if (reg >= 0 && off < strlen(last)) {
 						r->branch_region = (int16_t)reg;
 						last[off] = '\0';
-					} else if (tk.n > 1 && (reg = match__region_lookup(last)) >= 0) {
-						r->branch_region = (int16_t)reg;
-						toks_remove(&tk, tk.n - 1);
+					} else if (tk.n > 1) {
+						reg = match__region_lookup(last);
+						if (reg >= 0) {
+							r->branch_region = (int16_t)reg;
+							toks_remove(&tk, tk.n - 1);
+						}
 					}
 					changed = 1;
 					break;
