@@ -618,8 +618,12 @@ static void pool_change_route(struct srv_app *app, struct srv_req *req, struct s
 		return;
 	}
 	pthread_mutex_lock(&app->write_lock);
-	if (op == OP_CLAIM)
+	if (op == OP_CLAIM) {
 		rc = srv_pool_resolve(db, ref, SRV_AMONG_POOL, NULL, id, &err);
+		/* Not in the pool: name who has it (someone was first, 撞单). */
+		if (rc == CRM_ENOTFOUND)
+			rc = srv_pool_resolve(db, ref, SRV_AMONG_ALL, NULL, id, &err);
+	}
 	else if (op == OP_RELEASE && who.user.role == SRV_REP)
 		rc = srv_pool_resolve(db, ref, SRV_AMONG_OWNED, who.user.name, id, &err);
 	else
