@@ -1033,6 +1033,55 @@ enum crm_err srv_snapshot_customer(struct sync_db *s, sqlite3 *db, const char *i
 	return rc;
 }
 
+/*
+ * Does any field of the customer or of a row under it carry a feed position at
+ * or before cursor? If none does, the feed past cursor holds all of it (a
+ * customer created since, by a teammate or on the user's other laptop) and
+ * no snapshot is needed. Reads sync_clock, the replication core's clock
+ * table (PRIMARY KEY (tbl, rid, col), seq = the feed position).
+ */
+static enum crm_err has_history_before(sqlite3 *db, sqlite3_stmt **cache, const char *id,
+				       int64_t cursor, bool *older, struct crm_error *err)
+{
+	char sql[2048];
+	size_t len = 0;
+	sqlite3_stmt *st = *cache;
+	enum crm_err rc = CRM_OK;
+
+	*older = true;
+	if (st)
+		goto run;
+
+	len += (size_t)snprintf(sql + len, sizeof sql - len,
+				"SELECT EXISTS (SELECT 1 FROM sync_clock WHERE tbl = 'customers' AND rid = ?1"
+				" AND seq <= ?2)");
+	for (size_t i = 0; i < schema_tables_count && len < sizeof sql; i++) {
+		const struct schema_table *t = &schema_tables[i];
+
+		if (!t->parent)
+			continue;
+		len += (size_t)snprintf(sql + len, sizeof sql - len,
+					" OR EXISTS (SELECT 1 FROM \"%s\" x JOIN sync_clock k ON k.tbl = '%s'"
+					" AND k.rid = x.id WHERE x.\"%s\" = ?1 AND k.seq <= ?2)",
+					t->name, t->name, t->parent);
+	}
+	if (len >= sizeof sql)
+		return CRM_OK; /* too many tables to ask: send the snapshot */
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+		return crm_fail(err, CRM_EDB, "scope: %s", sqlite3_errmsg(db));
+	*cache = st;
+run:
+	sqlite3_reset(st);
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 2, cursor);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		*older = sqlite3_column_int(st, 0) != 0;
+	else
+		rc = crm_fail(err, CRM_EDB, "scope: %s", sqlite3_errmsg(db));
+	sqlite3_reset(st);
+	return rc;
+}
+
 static enum crm_err exec_bound(sqlite3 *db, const char *sql, const char *device, int64_t a,
 			       struct crm_error *err)
 {
@@ -1059,7 +1108,7 @@ static enum crm_err scope_update(struct srv_app *app, const struct srv_session *
 {
 	sqlite3 *db = app->writer.db;
 	struct sync_db *s = app->writer.sync;
-	sqlite3_stmt *st = NULL, *mark = NULL;
+	sqlite3_stmt *st = NULL, *mark = NULL, *hist = NULL;
 	enum crm_err rc = CRM_OK;
 	int64_t gen = 0, sent = 0, sent_gen = 0, acked = 0, ack = e->ack, newgen;
 	bool handed = false;
@@ -1150,11 +1199,16 @@ static enum crm_err scope_update(struct srv_app *app, const struct srv_session *
 			bool resend = sqlite3_column_type(st, 1) != SQLITE_NULL &&
 				      sqlite3_column_int(st, 1) == 1;
 
+			bool older = true;
+
 			if (so->snap.nfields >= budget) {
 				so->more = true;
 				break;
 			}
-			rc = srv_snapshot_customer(s, db, id, &so->snap, err);
+			rc = has_history_before(db, &hist, id, e->cursor, &older, err);
+			/* All of it past the cursor: the feed brings it whole, no snapshot. */
+			if (rc == CRM_OK && older)
+				rc = srv_snapshot_customer(s, db, id, &so->snap, err);
 			if (rc != CRM_OK || resend)
 				continue;
 			sqlite3_reset(mark);
@@ -1261,6 +1315,7 @@ static enum crm_err scope_update(struct srv_app *app, const struct srv_session *
 out:
 	sqlite3_finalize(st);
 	sqlite3_finalize(mark);
+	sqlite3_finalize(hist);
 	return rc;
 }
 
