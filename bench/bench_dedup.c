@@ -399,7 +399,7 @@ static int cmd_gen(unsigned seed_from, unsigned seed_to, size_t entities, const 
 		   int verbose)
 {
 	unsigned seed;
-	double sum_pred = 0, sum_tp = 0, sum_truth = 0, sum_rev_tp = 0;
+	double sum_pred = 0, sum_tp = 0, sum_truth = 0, sum_rev_tp = 0, sum_rev = 0, sum_n = 0;
 	int rc = 1;
 
 	for (seed = seed_from; seed <= seed_to; seed++) {
@@ -446,6 +446,8 @@ static int cmd_gen(unsigned seed_from, unsigned seed_to, size_t entities, const 
 		sum_tp += tp;
 		sum_truth += truth;
 		sum_rev_tp += (double)p.review_true;
+		sum_rev += (double)p.review_pairs;
+		sum_n += (double)set.n;
 		if (verbose > 2)
 			explain_missed(&set, idx, &o->params);
 		pool_release(&p);
@@ -460,11 +462,11 @@ fail:
 	}
 	printf("seeds %u-%u entities %zu: precision(merge) %.4f recall(merge) %.4f "
 	       "recall(merge+review) %.4f  [true pairs %.0f merged %.0f correct %.0f "
-	       "review-true %.0f]\n",
+	       "review-true %.0f of %.0f queued, records %.0f]\n",
 	       seed_from, seed_to, entities, sum_pred > 0 ? sum_tp / sum_pred : 1.0,
 	       sum_truth > 0 ? sum_tp / sum_truth : 1.0,
 	       sum_truth > 0 ? (sum_tp + sum_rev_tp) / sum_truth : 1.0, sum_truth, sum_pred, sum_tp,
-	       sum_rev_tp);
+	       sum_rev_tp, sum_rev, sum_n);
 	return 0;
 }
 
