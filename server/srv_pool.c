@@ -503,11 +503,15 @@ out:
  * Per owned live customer: owner, name, when the owner got it, their latest
  * follow-up, whether a deal is open. A follow-up counts from when it happened
  * (occurred_at) but never later than when it was recorded (created_at).
+ * A customer its owner created (offline, synced later) is theirs since its
+ * created_at, as the laptop sees it, not since the sync that brought it.
  */
 static const char due_sql[] =
 	"SELECT c.id, c.owner, coalesce(c.name, ''),"
-	" coalesce((SELECT max(o.at) FROM srv_ownership o WHERE o.customer_id = c.id"
-	"           AND o.new_owner = c.owner), c.created_at),"
+	" coalesce((SELECT CASE WHEN o.reason = 'created' AND c.created_at > 0"
+	"                        AND c.created_at < o.at THEN c.created_at ELSE o.at END"
+	"           FROM srv_ownership o WHERE o.customer_id = c.id AND o.new_owner = c.owner"
+	"           ORDER BY o.seq DESC LIMIT 1), c.created_at),"
 	" (SELECT max(CASE WHEN a.occurred_at IS NULL THEN a.created_at"
 	"                  WHEN a.created_at > 0 AND a.occurred_at > a.created_at THEN a.created_at"
 	"                  ELSE a.occurred_at END)"

@@ -50,10 +50,13 @@ laptop a customer add --name "Old Mill Ltd" --city Leeds >/dev/null
 laptop a deal add 'ACME' --title "Pilot" --stage proposal >/dev/null
 laptop a visit 华信 --note "首次拜访" >/dev/null
 sync_ok a
+# Met on the road the same day, typed in offline, synced only a month later:
+# it is alice's since she typed it (created_at), on the laptop and the server.
+laptop a customer add --name "Field Find" --city Hull >/dev/null
 
 # Day 27: three days left for the two without an open deal.
 at 2026-01-28T09:00:00Z
-assert_eq "$(today_days a)" "Old Mill Ltd=3 深圳市华信科技有限公司=3" "warnings on day 27"
+assert_eq "$(today_days a)" "Field Find=3 Old Mill Ltd=3 深圳市华信科技有限公司=3" "warnings on day 27"
 laptop a today >"$T/today.txt"
 grep -q "returning to the pool within 3 days" "$T/today.txt" || fail "no pool heading in crm today"
 grep -q "深圳市华信科技有限公司" "$T/today.txt" || fail "crm today does not name the customer"
@@ -63,20 +66,20 @@ assert_eq "$(CRM_NOW=2026-01-27T08:00:00Z today_days a)" "" "no warning 4 days b
 # Day 29: a visit to Old Mill keeps it; 华信 has one day left. All offline.
 at 2026-01-30T09:00:00Z
 laptop a visit "Old Mill" --note "called the buyer" >/dev/null
-assert_eq "$(today_days a)" "深圳市华信科技有限公司=1" "the visit removed Old Mill's warning"
+assert_eq "$(today_days a)" "Field Find=1 深圳市华信科技有限公司=1" "the visit removed Old Mill's warning"
 sync_ok a
 
-# Day 30: the sweep recycles 华信 only (ACME has an open deal, Old Mill a visit).
+# Day 30: the sweep recycles 华信 and Field Find (ACME has an open deal, Old Mill a visit).
 at 2026-01-31T09:00:00Z
 S pool recycle --json >"$T/rec.json"
 python3 - "$T/rec.json" <<'PY' || fail "recycle output: $(cat "$T/rec.json")"
 import json, sys
 r = json.load(open(sys.argv[1]))
-assert r["count"] == 1, r
-assert r["recycled"][0]["name"] == "深圳市华信科技有限公司", r
-assert r["recycled"][0]["previous_owner"] == "alice", r
+assert r["count"] == 2, r
+assert sorted(x["name"] for x in r["recycled"]) == ["Field Find", "深圳市华信科技有限公司"], r
+assert all(x["previous_owner"] == "alice" for x in r["recycled"]), r
 PY
-assert_eq "$(sql "SELECT count(*) FROM customers WHERE owner IS NULL")" 1 "one customer in the pool"
+assert_eq "$(sql "SELECT count(*) FROM customers WHERE owner IS NULL")" 2 "two customers in the pool"
 S audit customer 华信 >"$T/audit.txt"
 grep -q "recycled to the pool: no follow-up by alice since 2026-01-01" "$T/audit.txt" ||
 	fail "audit lacks the recycling: $(cat "$T/audit.txt")"
@@ -97,8 +100,8 @@ login b bob
 laptop b pool list --json | python3 -c '
 import json, sys
 p = json.load(sys.stdin)
-assert [c["name"] for c in p] == ["深圳市华信科技有限公司"], p
-assert p[0]["previous_owner"] == "alice" and p[0]["city"] == "深圳", p
+assert [c["name"] for c in p] == ["Field Find", "深圳市华信科技有限公司"], p
+assert p[1]["previous_owner"] == "alice" and p[1]["city"] == "深圳", p
 ' || fail "pool list"
 assert_eq "$(laptop b pool list --city 伦敦 --json)" "[]" "city filter"
 
