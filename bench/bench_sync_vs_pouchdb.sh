@@ -58,6 +58,27 @@ say() { printf '== %s\n' "$*" >&2; }
 die() { printf 'bench_sync_vs_pouchdb: %s\n' "$*" >&2; exit 1; }
 now_ns() { date +%s%N; }
 ms_since() { echo $(( ($(now_ns) - $1) / 1000000 )); }
+TICKS=$(getconf CLK_TCK)
+# CPU time (user + system) a process has used so far, in ms, from /proc.
+proc_cpu_ms() { awk -v t="$TICKS" '{ print int(($14 + $15) * 1000 / t) }' "/proc/$1/stat"; }
+# Runs a command, leaving its user + system CPU ms in $CPU_MS (bash's `times` of children).
+run_cpu() {
+	local before after st
+	child_cpu_ms >"$WORK/cpu0.txt"
+	"$@"
+	st=$?
+	child_cpu_ms >"$WORK/cpu1.txt"
+	before=$(cat "$WORK/cpu0.txt")
+	after=$(cat "$WORK/cpu1.txt")
+	CPU_MS=$((after - before))
+	return $st
+}
+child_cpu_ms() {
+	# the second line of `times`: children's user and system time, like 0m1.234s 0m0.056s
+	# (`times` must run in this shell, not in a pipe's subshell, to see its children)
+	times >"$WORK/times.txt"
+	sed -n 2p "$WORK/times.txt" | awk '{ n = 0; for (i = 1; i <= 2; i++) { split($i, a, "m"); sub("s", "", a[2]); n += a[1] * 60000 + a[2] * 1000 } print int(n) }'
+}
 
 for tool in python3 node npm curl; do
 	command -v "$tool" >/dev/null || die "$tool not found (Debian: apt-get install -y python3 nodejs npm curl)"
@@ -208,17 +229,24 @@ crm_side() {
 		say "crm ($mode): laptop 1 pushes"
 		local l0 l1 l2
 		l0=$(lines "$C/serve-$mode.log")
+		local sc0 sc1
+		sc0=$(proc_cpu_ms "$spid")
 		t0=$(now_ns)
-		CRM_HOME="$C/laptop1" "$CRM" sync >"$C/push-$mode.log" 2>&1 ||
+		CRM_HOME="$C/laptop1" run_cpu "$CRM" sync >"$C/push-$mode.log" 2>&1 ||
 			{ CRM_FAIL="crm sync (push, $mode): $(tail -3 "$C/push-$mode.log")"; stop "$spid"; return 1; }
 		R[crm.push_ms.$mode]=$(ms_since "$t0")
+		sc1=$(proc_cpu_ms "$spid")
+		R[crm.push_cpu.$mode]=$((CPU_MS + sc1 - sc0))
 		[ -n "$ppid" ] && R[crm.push_bytes]=$(proxy_mark "$ppid" "$C/proxy.stats")
 		l1=$(lines "$C/serve-$mode.log")
 		say "crm ($mode): laptop 2 pulls"
+		sc0=$(proc_cpu_ms "$spid")
 		t0=$(now_ns)
-		CRM_HOME="$C/laptop2" "$CRM" sync >"$C/pull-$mode.log" 2>&1 ||
+		CRM_HOME="$C/laptop2" run_cpu "$CRM" sync >"$C/pull-$mode.log" 2>&1 ||
 			{ CRM_FAIL="crm sync (pull, $mode): $(tail -3 "$C/pull-$mode.log")"; stop "$spid"; return 1; }
 		R[crm.pull_ms.$mode]=$(ms_since "$t0")
+		sc1=$(proc_cpu_ms "$spid")
+		R[crm.pull_cpu.$mode]=$((CPU_MS + sc1 - sc0))
 		[ -n "$ppid" ] && R[crm.pull_bytes]=$(proxy_mark "$ppid" "$C/proxy.stats")
 		stop "$spid"
 		[ -n "$ppid" ] && stop "$ppid"
@@ -272,15 +300,22 @@ pouch_side() {
 		wait_http "$URLPORT" "$spid" "$P/server-$mode.log"
 		[ -n "$ppid" ] && proxy_mark "$ppid" "$P/proxy.stats" >/dev/null
 		say "PouchDB ($mode): laptop 1 replicates to the server"
+		local sc0 sc1
+		sc0=$(proc_cpu_ms "$spid")
 		out=$(node "$PD/bench.js" push --dir "$P/laptop1" --url "http://127.0.0.1:$URLPORT/crm" "${PBATCH[@]}") ||
 			{ POUCH_FAIL="push ($mode) failed"; stop "$spid"; return 1; }
 		R[pouch.push_ms.$mode]=$(jget "$out" ms)
+		sc1=$(proc_cpu_ms "$spid")
+		R[pouch.push_cpu.$mode]=$(python3 -c 'import sys; print(int(float(sys.argv[1]) + int(sys.argv[2])))' "$(jget "$out" cpu_ms)" $((sc1 - sc0)))
 		[ "$(jget "$out" docs_written)" = "$NDOCS" ] || { POUCH_FAIL="push wrote $(jget "$out" docs_written) docs"; return 1; }
 		[ -n "$ppid" ] && R[pouch.push_bytes]=$(proxy_mark "$ppid" "$P/proxy.stats")
 		say "PouchDB ($mode): fresh laptop 2 replicates from the server"
+		sc0=$(proc_cpu_ms "$spid")
 		out=$(node "$PD/bench.js" pull --dir "$P/laptop2" --url "http://127.0.0.1:$URLPORT/crm" --expect "$NDOCS" "${PBATCH[@]}") ||
 			{ POUCH_FAIL="pull ($mode) failed"; stop "$spid"; return 1; }
 		R[pouch.pull_ms.$mode]=$(jget "$out" ms)
+		sc1=$(proc_cpu_ms "$spid")
+		R[pouch.pull_cpu.$mode]=$(python3 -c 'import sys; print(int(float(sys.argv[1]) + int(sys.argv[2])))' "$(jget "$out" cpu_ms)" $((sc1 - sc0)))
 		[ -n "$ppid" ] && R[pouch.pull_bytes]=$(proxy_mark "$ppid" "$P/proxy.stats")
 		stop "$spid"
 		[ -n "$ppid" ] && stop "$ppid"
@@ -320,6 +355,8 @@ print("%-34s %14s %14s %12s" % ("", "crm", "PouchDB 9", "PouchDB/crm"))
 rows = []
 for phase in ("push", "pull"):
     rows.append(("%s time, s" % phase, num("crm.%s_ms.direct" % phase), num("pouch.%s_ms.direct" % phase), 1000.0))
+    rows.append(("%s CPU client+server, s" % phase, num("crm.%s_cpu.direct" % phase),
+                 num("pouch.%s_cpu.direct" % phase), 1000.0))
     for way, label in (("up", "client->server"), ("down", "server->client"), ("total", "total")):
         rows.append(("%s bytes %s" % (phase, label), b("crm", phase, way), b("pouch", phase, way), None))
     rows.append(("%s time via proxy, s" % phase, num("crm.%s_ms.proxied" % phase),

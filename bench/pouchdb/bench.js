@@ -11,7 +11,8 @@
  *       fails unless it then holds N documents.
  * Adapter: leveldb (default; LevelDB files in DIR) or memory. Replication uses
  * PouchDB's defaults (batch_size 100, batches_limit 10) unless --batch-size N.
- * Prints one JSON line: {"phase", "ms", "docs_read", "docs_written", "doc_count"}.
+ * Prints one JSON line: {"phase", "ms" (wall), "cpu_ms" (this process, user + system),
+ * "docs_read", "docs_written", "doc_count"}.
  */
 'use strict';
 const fs = require('fs');
@@ -79,8 +80,11 @@ async function main() {
   } else {
     const remote = new PouchDB(url);
     const t0 = process.hrtime.bigint();
+    const c0 = process.cpuUsage();
     const res = phase === 'push' ? await db.replicate.to(remote, opts) : await db.replicate.from(remote, opts);
     out.ms = Number(process.hrtime.bigint() - t0) / 1e6;
+    const c1 = process.cpuUsage(c0);
+    out.cpu_ms = (c1.user + c1.system) / 1000;
     if (res.status !== 'complete' || (res.errors && res.errors.length))
       throw new Error('replication did not complete: ' + JSON.stringify(res).slice(0, 500));
     out.docs_read = res.docs_read;
