@@ -103,7 +103,9 @@ int cmd_today(int argc, char **argv, struct cli_ctx *ctx)
 		cli_help(stdout, usage, "Shows what needs doing: tasks due by the end of today "
 			 "(overdue first), follow-ups due (an activity's --next time has come and "
 			 "nothing was logged for that customer since), and open deals expected to "
-			 "close within 7 days.", NULL, accept, NULL, examples);
+			 "close within 7 days; and your customers that return to the public pool within "
+			 "pool.warn_days days without a follow-up, with the days left (docs/pool.md).",
+			 NULL, accept, NULL, examples);
 		goto out;
 	}
 	if (rc == CRM_OK && a.npos > 0)
