@@ -363,7 +363,8 @@ enum crm_err csvio_import(sqlite3 *db, const struct schema_table *t, FILE *in,
 	im.err = err;
 	if (csv_init(&p, CSV_STRICT | CSV_STRICT_FINI) != 0)
 		return crm_fail(err, CRM_ENOMEM, "out of memory");
-	while ((n = getline(&line, &cap, in)) > 0 && im.fatal == CRM_OK) {
+	for (n = getline(&line, &cap, in); n > 0 && im.fatal == CRM_OK;
+	     n = getline(&line, &cap, in)) {
 		im.line++;
 		/* Blank lines between records are not records (libcsv skips them too). */
 		if (!im.in_record && blank(line, (size_t)n))

@@ -355,7 +355,7 @@ enum crm_err rows_select(sqlite3 *db, const struct schema_table *t, const char *
 	}
 	for (size_t i = 0; i < nparams; i++)
 		bind_value(st, (int)i + 1, &params[i]);
-	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+	for (step = sqlite3_step(st); step == SQLITE_ROW; step = sqlite3_step(st)) {
 		struct row *r;
 
 		if (out->n == out->cap) {
@@ -438,7 +438,7 @@ static enum crm_err collect(sqlite3 *db, const char *sql, const char *a, const c
 	sqlite3_bind_text(st, 1, a, -1, SQLITE_STATIC);
 	if (b)
 		sqlite3_bind_text(st, 2, b, -1, SQLITE_STATIC);
-	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+	for (step = sqlite3_step(st); step == SQLITE_ROW; step = sqlite3_step(st)) {
 		const unsigned char *id = sqlite3_column_text(st, 0);
 		const unsigned char *label = sqlite3_column_text(st, 1);
 

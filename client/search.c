@@ -270,7 +270,7 @@ static enum crm_err short_terms(sqlite3 *db, const char *needle, struct crm_buf 
 	}
 	sqlite3_bind_text(st, 1, lo, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, hi, -1, SQLITE_STATIC);
-	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+	for (step = sqlite3_step(st); step == SQLITE_ROW; step = sqlite3_step(st)) {
 		const char *term = col_text(st, 0);
 
 		*any = true;
@@ -350,7 +350,8 @@ enum crm_err search_run(sqlite3 *db, const char *text, bool with_deleted, size_t
 	sqlite3_bind_text(st, 1, pat.data, (int)pat.len, SQLITE_STATIC);
 	sqlite3_bind_int(st, 2, with_deleted);
 	sqlite3_bind_int64(st, 3, (sqlite3_int64)limit);
-	while ((step = sqlite3_step(st)) == SQLITE_ROW && out->n < limit) {
+	for (step = sqlite3_step(st); step == SQLITE_ROW && out->n < limit;
+	     step = sqlite3_step(st)) {
 		const char *id = col_text(st, 0);
 
 		snprintf(out->hits[out->n].id, CRM_ID_SIZE, "%s", id ? id : "");
