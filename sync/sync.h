@@ -60,6 +60,11 @@ struct sync_db; /* opaque: handle, site id, clock, prepared statements */
  * triggers of every table in tables[] from its live columns (a column added
  * by a later migration is captured from then on). Run it after the schema
  * migrations; it is idempotent. opt may be NULL. *out is freed with sync_close().
+ * It also sets PRAGMA temp_store = MEMORY unless the caller chose one (the
+ * triggers give every write a statement journal; on disk it doubled the cost
+ * of capture), and installs the connection's commit and rollback hooks (do
+ * not replace them). After sync_close the triggers' SQL functions are gone:
+ * writes to replicated tables fail until the next sync_open, never uncaptured.
  */
 enum crm_err sync_open(sqlite3 *db, const struct sync_table_spec *tables, size_t ntables,
 		       const struct sync_options *opt, struct sync_db **out, struct crm_error *err);
