@@ -13,7 +13,9 @@
  *
  *   sim_rng.c    PRNG, deterministic libsodium random bytes, the CRM_NOW clock
  *   sim_model.c  the version model (who wrote what, on top of what)
- *   sim_world.c  databases, local operations, the network, sync rounds
+ *   sim_world.c  databases, restarts, the step loop of one seed
+ *   sim_ops.c    local operations (SQL on a replica) and their versions
+ *   sim_net.c    the lossy network and sync rounds through the codec
  *   sim_check.c  quiescence and the end-of-seed checks
  *   sim_main.c   command line and the seed loop
  */
@@ -119,6 +121,7 @@ struct sim_stats {
 	unsigned long requests, responses, dropped, duplicated, stale_pages;
 	unsigned long crashes, restarts, hub_restarts;
 	unsigned long applied, conflicts_hub, spurious, versions, acked;
+	uint64_t hub_hash; /* FNV-1a of the hub's final dump: equal runs, equal hash */
 };
 
 /* A database taking part: a replica, or the hub (the last node). */
@@ -199,6 +202,30 @@ int sim_col_index(int t, const char *col);
 /* Table index of name, -1 if unknown. */
 int sim_table_index(const char *name);
 
+/* Runs one whole seed; false (with the reason in why) if it failed. */
+bool sim_run_seed(const struct sim_config *cfg, uint64_t seed, struct sim_stats *st,
+		  char *why, size_t whylen);
+
+/* Where a replica keeps its pull cursor (sync_state). */
+#define SIM_CURSOR_KEY "sim.cursor"
+
+/* Runs sql on node i; false (and the seed fails) on error. */
+bool sim_exec(struct sim_world *w, unsigned i, const char *sql);
+
+/*
+ * Restarts node i: closes the connection (an open transaction dies with it),
+ * reopens it the way the app does, and checks that the site id stayed and
+ * the HLC is above everything committed before.
+ */
+bool sim_node_restart(struct sim_world *w, unsigned i);
+
+/* ---- sim_ops.c -------------------------------------------------------- */
+
+/* One random local operation on a random replica. */
+bool sim_local_op(struct sim_world *w);
+
+/* ---- sim_net.c -------------------------------------------------------- */
+
 /* One replica round: sends a request (subject to faults when w->faults). */
 bool sim_send_request(struct sim_world *w, unsigned r);
 
@@ -207,10 +234,6 @@ bool sim_deliver(struct sim_world *w, size_t i);
 
 /* Index of a random message ready for delivery, SIZE_MAX if none. */
 size_t sim_pick_ready(struct sim_world *w);
-
-/* Runs one whole seed; false (with w->why) if it failed. */
-bool sim_run_seed(const struct sim_config *cfg, uint64_t seed, struct sim_stats *st,
-		  char *why, size_t whylen);
 
 /* ---- sim_check.c ------------------------------------------------------ */
 

@@ -74,7 +74,7 @@ bool sim_quiesce(struct sim_world *w)
 		{
 			char *text = NULL;
 			int64_t cursor = 0;
-			enum crm_err rc = sync_state_get(w->nodes[r].s, "sim.cursor", &text, &err);
+			enum crm_err rc = sync_state_get(w->nodes[r].s, SIM_CURSOR_KEY, &text, &err);
 
 			if (rc == CRM_OK)
 				cursor = strtoll(text, NULL, 10);
@@ -182,6 +182,11 @@ static bool check_dumps(struct sim_world *w)
 	if (!dump_db(w, w->nrep, &hub)) {
 		ok = false;
 		goto out;
+	}
+	w->st->hub_hash = 0xcbf29ce484222325ULL;
+	for (size_t i = 0; i < hub.len; i++) {
+		w->st->hub_hash ^= (unsigned char)hub.data[i];
+		w->st->hub_hash *= 0x100000001b3ULL;
 	}
 	for (unsigned r = 0; r < w->nrep && ok; r++) {
 		crm_buf_reset(&rep);

@@ -164,6 +164,8 @@ int main(int argc, char **argv)
 
 			snprintf(label, sizeof label, "seed %llu", (unsigned long long)seed);
 			print_stats(label, &st);
+			printf("seed %llu: hub dump hash %016llx\n", (unsigned long long)seed,
+			       (unsigned long long)st.hub_hash);
 		}
 		add_stats(&total, &st);
 		fflush(stdout);
