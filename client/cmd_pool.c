@@ -16,6 +16,7 @@
 
 #define DAY_MS ((int64_t)86400000)
 #define POOL_TIMEOUT_MS 30000
+#define PEOPLE_LIMIT 50
 
 /* ---- rules ------------------------------------------------------------ */
 
@@ -406,8 +407,11 @@ static int pool_list(int argc, char **argv, struct cli_ctx *ctx)
 			cJSON_AddStringToObject(body, "city", a.extra[0]);
 		if (a.extra[1])
 			cJSON_AddStringToObject(body, "industry", a.extra[1]);
+		/* For people the first 50 by name unless --limit; programs get all. */
 		if (a.limit >= 0)
 			cJSON_AddNumberToObject(body, "limit", (double)a.limit);
+		else if (!(a.json || ctx->json))
+			cJSON_AddNumberToObject(body, "limit", (double)PEOPLE_LIMIT);
 		rc = online(&rep, "crm pool list", "/v1/pool/list", body, &ans, &err);
 	}
 	if (rc != CRM_OK) {
@@ -427,7 +431,7 @@ static int pool_list(int argc, char **argv, struct cli_ctx *ctx)
 		struct out_table t;
 		int n = cJSON_GetArraySize(list);
 
-		printf("customers in the pool (%d)\n", n);
+		printf("customers in the pool%s (%d)\n", a.extra[0] || a.extra[1] ? " matching" : "", n);
 		if (n == 0) {
 			puts("  none");
 			goto out;
@@ -444,6 +448,9 @@ static int pool_list(int argc, char **argv, struct cli_ctx *ctx)
 		}
 		out_table_print(&t, stdout, 40);
 		out_table_release(&t);
+		if (a.limit < 0 && n == PEOPLE_LIMIT)
+			printf("(the first %d by name: --limit N or --city/--industry for others)\n",
+			       PEOPLE_LIMIT);
 		puts("claim one with: crm pool claim REF (its name or id)");
 	}
 out:
