@@ -216,6 +216,23 @@ int cmd_login(int argc, char **argv, struct cli_ctx *ctx)
 	if (!a.extra[2] && gethostname(host, sizeof host - 1) != 0)
 		snprintf(host, sizeof host, "laptop");
 	host[sizeof host - 1] = '\0';
+	rc = replica_open(ctx->db_path, &rep, &err);
+	if (rc != CRM_OK)
+		goto fail;
+	{
+		/* One replica, one person: another user's customers must not mix in. */
+		char *old_user = state(&rep, "user");
+		const char *new_user = a.extra[1];
+
+		if (old_user && old_user[0] && strcmp(old_user, new_user) != 0)
+			rc = crm_fail(&err, CRM_EEXISTS,
+				      "this replica belongs to %s: log %s in with another replica "
+				      "(--db PATH or CRM_HOME)",
+				      old_user, new_user);
+		free(old_user);
+		if (rc != CRM_OK)
+			goto fail;
+	}
 	rc = http_init(&h, a.extra[0], cacert_abs, &err);
 	if (rc != CRM_OK)
 		goto fail;
@@ -237,23 +254,6 @@ int cmd_login(int argc, char **argv, struct cli_ctx *ctx)
 		rc = crm_fail(&err, CRM_EFORMAT, "the server's answer has no token: is %s a crm-server?",
 			      a.extra[0]);
 		goto fail;
-	}
-	rc = replica_open(ctx->db_path, &rep, &err);
-	if (rc != CRM_OK)
-		goto fail;
-	{
-		/* One replica, one person: another user's customers must not mix in. */
-		char *old_user = state(&rep, "user");
-		const char *new_user = json_str(resp, "user") ? json_str(resp, "user") : a.extra[1];
-
-		if (old_user && old_user[0] && strcmp(old_user, new_user) != 0)
-			rc = crm_fail(&err, CRM_EEXISTS,
-				      "this replica belongs to %s: log %s in with another replica "
-				      "(--db PATH or CRM_HOME)",
-				      old_user, new_user);
-		free(old_user);
-		if (rc != CRM_OK)
-			goto fail;
 	}
 	rc = token_write(&rep, token, &err);
 	if (rc == CRM_OK)

@@ -23,6 +23,14 @@ assert_eq "$mode" 600 "token file mode"
 [ "$(wc -c <"$T/a1.db.token")" -ge 43 ] || fail "token too short"
 grep -q "$(cat "$T/a1.db.token")" "$T/server.db" && fail "the token is stored in clear on the server"
 
+# One replica, one person: bob cannot log in on alice's laptop replica.
+if echo bob-pw | laptop a1 login --server "$URL" --user bob --device a1 >"$T/out" 2>&1; then
+	fail "bob logged in on alice's replica"
+fi
+grep -q "belongs to alice" "$T/out" || fail "the refusal does not say whose replica it is: $(cat "$T/out")"
+[ "$(laptop a1 status --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["user"])')" = alice ] ||
+	fail "the refused login changed the replica's user"
+
 sync_body='{"protocol":1,"schema":1,"cursor":"0","site":"01900000-0000-7000-8000-000000000001"}'
 st=$(post /v1/sync "$sync_body")
 assert_eq "$st" 401 "no token"
@@ -33,7 +41,7 @@ assert_eq "$st" 200 "a valid token"
 
 # --- revoke laptop a1 (a lost laptop) while the server runs
 "$CRM_SERVER_BIN" device list --json --db "$T/server.db" >"$T/devices.json"
-dev=$(python3 -c 'import json,sys; print([d["id"] for d in json.load(open(sys.argv[1])) if d["name"]=="a1"][0])' "$T/devices.json")
+dev=$(python3 -c 'import json,sys; print([d["id"] for d in json.load(open(sys.argv[1])) if d["name"]=="a1" and d["user"]=="alice"][0])' "$T/devices.json")
 "$CRM_SERVER_BIN" device revoke "$dev" --db "$T/server.db" >/dev/null
 st=$(post /v1/sync "$sync_body" "$(token_of a1)")
 assert_eq "$st" 401 "revoked device over HTTP"
