@@ -479,16 +479,6 @@ static int cmp_double(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-static int count_pair(void *ctx, const char *a, const char *b, const struct match_verdict *v)
-{
-	size_t *c = ctx;
-
-	(void)a;
-	(void)b;
-	c[v->decision == MATCH_MATCH ? 0 : 1]++;
-	return 0;
-}
-
 static int cmd_speed(size_t pool, size_t queries, const struct run_opts *o)
 {
 	struct match_gen_stream *gs = NULL;
@@ -497,8 +487,12 @@ static int cmd_speed(size_t pool, size_t queries, const struct run_opts *o)
 	double t0, c0, *lat = NULL, scan, scan_cpu, *clat = NULL;
 	size_t i, counts[2] = {0, 0};
 	struct match_hit hits[16];
+	struct pool p;
+	double pred, tp, truth;
 	int rc = 1;
 
+	if (pool_init(&p, pool) != 0)
+		return 1;
 	if (match_gen_stream_new(&gs, 12345, &err) != CRM_OK)
 		goto out;
 	if (match_index_new(&idx, &o->params, &err) != CRM_OK)
@@ -509,6 +503,7 @@ static int cmd_speed(size_t pool, size_t queries, const struct run_opts *o)
 		char id[32];
 		match_gen_stream_next(gs, &row);
 		snprintf(id, sizeof id, "r%zu", i);
+		p.entity[i] = row.entity;
 		if (match_index_add_row(idx, id, &row.in, &err) != CRM_OK) {
 			fprintf(stderr, "%s\n", err.msg);
 			goto out;
@@ -543,17 +538,26 @@ static int cmd_speed(size_t pool, size_t queries, const struct run_opts *o)
 	       clat[queries * 9 / 10] * 1e3, clat[queries * 99 / 100] * 1e3);
 	t0 = now_s();
 	c0 = cpu_s();
-	if (match_index_scan(idx, o->threads, count_pair, counts, &err) != CRM_OK) {
+	if (match_index_scan(idx, o->threads, on_pair, &p, &err) != CRM_OK) {
 		fprintf(stderr, "%s\n", err.msg);
 		goto out;
 	}
 	scan = now_s() - t0;
 	scan_cpu = cpu_s() - c0;
+	counts[0] = p.match_pairs_direct;
+	counts[1] = p.review_pairs;
 	printf("full scan of %zu with %d threads: %.2f s wall, %.2f s CPU  (match pairs %zu, "
 	       "review pairs %zu)\n",
 	       pool, o->threads, scan, scan_cpu, counts[0], counts[1]);
+	count_pairs(&p, &pred, &tp, &truth);
+	p.review_true = (size_t)review_only_true(&p);
+	printf("scan quality: precision(merge) %.4f recall(merge) %.4f recall(merge+review) %.4f "
+	       "[true pairs %.0f merged %.0f correct %.0f]\n",
+	       pred > 0 ? tp / pred : 1.0, truth > 0 ? tp / truth : 1.0,
+	       truth > 0 ? (tp + (double)p.review_true) / truth : 1.0, truth, pred, tp);
 	rc = 0;
 out:
+	pool_release(&p);
 	free(lat);
 	free(clat);
 	match_index_free(idx);
@@ -597,6 +601,12 @@ int main(int argc, char **argv)
 			i++;
 		} else if (strcmp(a, "--review") == 0 && v) {
 			o.params.review_threshold = strtod(v, NULL);
+			i++;
+		} else if (strcmp(a, "--cap") == 0 && v) {
+			o.params.block_cap = (size_t)strtoull(v, NULL, 10);
+			i++;
+		} else if (strcmp(a, "--candidates") == 0 && v) {
+			o.params.max_candidates = (size_t)strtoull(v, NULL, 10);
 			i++;
 		} else if (strcmp(a, "--threads") == 0 && v) {
 			o.threads = (int)strtol(v, NULL, 10);

@@ -705,7 +705,30 @@ struct match_gen_stream {
 	struct rng r;
 	struct ent ring[RING];
 	long next_id;
+	uint64_t *seen; /* identities and mail domains used so far (names are unique) */
+	size_t cap, used;
 };
+
+/* Inserts key, growing the set; 0 if it was there. On no memory, says new. */
+static int stream_insert(struct match_gen_stream *s, uint64_t key)
+{
+	if ((s->used + 1) * 2 > s->cap) {
+		size_t nc = s->cap ? s->cap * 2 : 1 << 16, i;
+		uint64_t *ns = calloc(nc, sizeof *ns);
+		if (!ns)
+			return 1;
+		for (i = 0; i < s->cap; i++)
+			if (s->seen[i])
+				set_insert(ns, nc, s->seen[i]);
+		free(s->seen);
+		s->seen = ns;
+		s->cap = nc;
+	}
+	if (!set_insert(s->seen, s->cap, key))
+		return 0;
+	s->used++;
+	return 1;
+}
 
 enum crm_err match_gen_stream_new(struct match_gen_stream **out, uint64_t seed,
 				  struct crm_error *err)
@@ -729,12 +752,19 @@ void match_gen_stream_next(struct match_gen_stream *s, struct match_gen_row *row
 		render_row(&s->r, e, 0, row);
 	} else {
 		struct ent *e = &s->ring[(size_t)s->next_id % RING];
-		if (s->next_id > 16 && chance(&s->r, 0.2)) {
-			struct ent base = s->ring[(size_t)(s->next_id - 1) % RING];
-			hard_entity(&s->r, e, &base, s->next_id);
-		} else {
-			new_entity(&s->r, e, s->next_id);
-		}
+		struct ent base = s->ring[(size_t)(s->next_id + RING - 1) % RING];
+		int tries = 0;
+		do {
+			if (s->next_id > 16 && chance(&s->r, 0.2))
+				hard_entity(&s->r, e, &base, s->next_id);
+			else
+				new_entity(&s->r, e, s->next_id);
+		} while (!stream_insert(s, ent_key(e)) && ++tries < 200);
+		tries = 0;
+		while (e->branch_city < 0 &&
+		       !stream_insert(s, match__hash('d', e->domain, strlen(e->domain))) &&
+		       ++tries < 200)
+			make_domain(&s->r, e);
 		s->next_id++;
 		render_row(&s->r, e, 1, row);
 	}
@@ -743,5 +773,7 @@ void match_gen_stream_next(struct match_gen_stream *s, struct match_gen_row *row
 
 void match_gen_stream_free(struct match_gen_stream *s)
 {
+	if (s)
+		free(s->seen);
 	free(s);
 }
