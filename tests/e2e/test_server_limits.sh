@@ -97,6 +97,23 @@ assert_eq "$(sql "SELECT name || '|' || coalesce(phone, '') || '|' || coalesce(n
 	"the good fields applied, the bad ones not"
 alive "bad field values"
 
+# Compression both ways: a deflated request is understood; the answer is
+# deflated only for a client that asks for it.
+python3 - "$site" "$schema" "$T/req.z" <<'PY'
+import json, sys, zlib
+body = json.dumps({"protocol": 1, "schema": int(sys.argv[2]), "site": sys.argv[1], "cursor": "0"})
+open(sys.argv[3], "wb").write(zlib.compress(body.encode()))
+PY
+curl -s -D "$T/headers" -o "$T/answer.z" -H "Authorization: Bearer $tok" -H 'Content-Encoding: deflate' \
+	-H 'Accept-Encoding: deflate' --data-binary @"$T/req.z" "$URL/v1/sync"
+grep -qi '^content-encoding: deflate' "$T/headers" || fail "no deflated answer for Accept-Encoding: deflate"
+python3 -c 'import json,sys,zlib; d=json.loads(zlib.decompress(open(sys.argv[1],"rb").read())); assert d["protocol"]==1 and d["changes"], d' \
+	"$T/answer.z" || fail "the deflated answer does not inflate to the page"
+curl -s -D "$T/headers" -o "$T/answer" -H "Authorization: Bearer $tok" -H 'Content-Encoding: deflate' \
+	--data-binary @"$T/req.z" "$URL/v1/sync"
+grep -qi '^content-encoding' "$T/headers" && fail "a deflated answer nobody asked for"
+python3 -c 'import json,sys; json.load(open(sys.argv[1]))' "$T/answer" || fail "the plain answer is not JSON"
+
 # After all that, a laptop still syncs.
 laptop a customer add --name "Still Fine" >/dev/null
 sync_ok a
