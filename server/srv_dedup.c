@@ -20,10 +20,45 @@
 #define MAX_HITS 16
 #define ALIAS_DEPTH 32
 
+#define PENDING_MAX 4096
+
 struct srv_dedup {
 	struct match_index *idx;
 	int64_t touched; /* srv_dup_touched read up to this seq */
+	/*
+	 * Ids whose index entry changed inside a transaction that may still roll
+	 * back; re-read from the database at the next srv_dedup_after_push (a
+	 * rolled-back merge must not leave its loser out of the index).
+	 */
+	char **pending;
+	size_t npending;
+	bool overflow; /* too many to list: rebuild the index */
 };
+
+static void pend(struct srv_dedup *d, const char *id)
+{
+	if (d->overflow)
+		return;
+	if (!d->pending)
+		d->pending = calloc(PENDING_MAX, sizeof *d->pending);
+	if (!d->pending || d->npending == PENDING_MAX) {
+		d->overflow = true;
+		return;
+	}
+	d->pending[d->npending] = strdup(id);
+	if (!d->pending[d->npending])
+		d->overflow = true;
+	else
+		d->npending++;
+}
+
+static void pending_clear(struct srv_dedup *d)
+{
+	for (size_t i = 0; i < d->npending; i++)
+		free(d->pending[i]);
+	d->npending = 0;
+	d->overflow = false;
+}
 
 /* ---- customer rows ------------------------------------------------------ */
 
@@ -154,6 +189,7 @@ static enum crm_err index_sync_one(struct srv_dedup *d, sqlite3 *db, const char 
 
 	if (!d)
 		return CRM_OK;
+	pend(d, id);
 	rc = cust_load(db, id, &c, err);
 	if (rc != CRM_OK)
 		return rc;
@@ -251,6 +287,8 @@ void srv_dedup_free(struct srv_dedup *d)
 	if (!d)
 		return;
 	match_index_free(d->idx);
+	pending_clear(d);
+	free(d->pending);
 	free(d);
 }
 
@@ -299,6 +337,38 @@ enum crm_err srv_dedup_refresh(struct srv_dedup *d, sqlite3 *db, struct crm_erro
 	free(ids);
 	if (rc == CRM_OK)
 		d->touched = upto;
+	return rc;
+}
+
+enum crm_err srv_dedup_settle(struct srv_dedup *d, sqlite3 *db, struct crm_error *err)
+{
+	enum crm_err rc = CRM_OK;
+	char **list = d->pending;
+	size_t n = d->npending;
+
+	if (d->overflow) {
+		struct srv_dedup *fresh = NULL;
+
+		pending_clear(d);
+		rc = srv_dedup_open(db, &fresh, err);
+		if (rc != CRM_OK)
+			return rc;
+		match_index_free(d->idx);
+		d->idx = fresh->idx;
+		fresh->idx = NULL;
+		srv_dedup_free(fresh);
+		return CRM_OK;
+	}
+	/* index_sync_one lists what it touches again: take the list out first. */
+	d->pending = NULL;
+	d->npending = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (rc == CRM_OK)
+			rc = index_sync_one(d, db, list[i], err);
+		free(list[i]);
+	}
+	free(list);
+	pending_clear(d);
 	return rc;
 }
 
@@ -1264,6 +1334,7 @@ enum crm_err srv_dedup_check(struct srv_dedup *d, sqlite3 *db, struct sync_db *s
 	cust_input(&c, &in);
 	if (match_record_init(&rec, &in, &ignore) != CRM_OK)
 		goto out; /* not valid text: cannot be matched */
+	pend(d, self);
 	rc = match_index_add(d->idx, self, &rec, err);
 	if (rc != CRM_OK)
 		goto out;
@@ -1429,7 +1500,9 @@ enum crm_err srv_dedup_after_push(struct srv_dedup *d, sqlite3 *db, struct sync_
 
 	if (!d)
 		return CRM_OK;
-	rc = srv_dedup_refresh(d, db, err);
+	rc = srv_dedup_settle(d, db, err);
+	if (rc == CRM_OK)
+		rc = srv_dedup_refresh(d, db, err);
 	for (size_t i = 0; i < cs->nrows && rc == CRM_OK; i++) {
 		const struct sync_row *r = &cs->rows[i];
 		bool ident = false, seen = false;

@@ -57,6 +57,13 @@ size_t srv_dedup_count(const struct srv_dedup *d);
  */
 enum crm_err srv_dedup_refresh(struct srv_dedup *d, sqlite3 *db, struct crm_error *err);
 
+/*
+ * Re-reads the customers whose index entries changed since the last call
+ * (inside transactions that may have rolled back since). Call it at the
+ * start of a transaction; srv_dedup_after_push does.
+ */
+enum crm_err srv_dedup_settle(struct srv_dedup *d, sqlite3 *db, struct crm_error *err);
+
 /* What one merge did. */
 struct srv_dup_merge_info {
 	int64_t merge_id;
