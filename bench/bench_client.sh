@@ -29,23 +29,35 @@ export TZ=Asia/Shanghai
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "sqlite $(sqlite3 --version 2>/dev/null | cut -d' ' -f1)"
 
-# median_ms RUNS CMD...: process wall time of CMD (stdout discarded), median and p90 over RUNS.
+# median_ms RUNS CMD...: process wall time of CMD (stdout discarded), median and
+# p90 over RUNS, and its CPU time (the machine is shared: wall time includes
+# waiting for a core).
 median_ms() {
   python3 - "$@" <<'PY'
 import subprocess, sys, time
 runs = int(sys.argv[1]); cmd = sys.argv[2:]
-ts = []
+import resource
+ts, cpu = [], []
 for i in range(runs):
     c = [a.replace("{i}", str(i)).replace("{p}", "%08d" % i) for a in cmd]
+    r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     r = subprocess.run(c, stdout=subprocess.DEVNULL)
     ts.append((time.perf_counter() - t0) * 1000)
+    r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu.append((r1.ru_utime - r0.ru_utime + r1.ru_stime - r0.ru_stime) * 1000)
     if r.returncode != 0:
         sys.exit("failed: %s" % " ".join(c))
 ts.sort()
-print("median %.2f ms  p90 %.2f ms  (%d runs)" % (ts[len(ts) // 2], ts[int(len(ts) * 0.9)], runs))
+cpu.sort()
+print("wall median %.1f ms, p90 %.1f ms; cpu (user+sys) median %.1f ms  (%d runs)" %
+      (ts[len(ts) // 2], ts[int(len(ts) * 0.9)], cpu[len(cpu) // 2], runs))
 PY
 }
+
+echo
+echo "== crm --version (process start-up: loading crm and its libraries)"
+median_ms "$RUNS" "$CRM" --version
 
 echo
 echo "== crm customer add, empty replica"
@@ -62,20 +74,26 @@ export CRM_HOME=$W/big
 echo
 echo "== crm import customers ($NC rows)"
 python3 - "$CRM" "$W/data/customers.csv" "$NC" <<'PY'
-import subprocess, sys, time
+import resource, subprocess, sys, time
 t0 = time.perf_counter()
 subprocess.run([sys.argv[1], "import", "customers", sys.argv[2]], check=True)
 dt = time.perf_counter() - t0
-print("%.1f s, %.0f rows/s" % (dt, int(sys.argv[3]) / dt))
+r = resource.getrusage(resource.RUSAGE_CHILDREN)
+cpu = r.ru_utime + r.ru_stime
+n = int(sys.argv[3])
+print("wall %.1f s = %.0f rows/s; cpu %.1f s = %.0f rows/s per core" % (dt, n / dt, cpu, n / cpu))
 PY
 echo
 echo "== crm import activities ($NA rows)"
 python3 - "$CRM" "$W/data/activities.csv" "$NA" <<'PY'
-import subprocess, sys, time
+import resource, subprocess, sys, time
 t0 = time.perf_counter()
 subprocess.run([sys.argv[1], "import", "activities", sys.argv[2]], check=True)
 dt = time.perf_counter() - t0
-print("%.1f s, %.0f rows/s" % (dt, int(sys.argv[3]) / dt))
+r = resource.getrusage(resource.RUSAGE_CHILDREN)
+cpu = r.ru_utime + r.ru_stime
+n = int(sys.argv[3])
+print("wall %.1f s = %.0f rows/s; cpu %.1f s = %.0f rows/s per core" % (dt, n / dt, cpu, n / cpu))
 PY
 ls -l "$CRM_HOME"/replica.db | awk '{printf "replica.db: %.0f MB\n", $5 / 1e6}'
 
@@ -94,4 +112,4 @@ for q in "${QUERIES[@]}"; do
 done
 echo
 echo "== search_run() in-process (bench_client_search, 20 repeats each, limit 50)"
-"$BUILD/bench_client_search" --db "$CRM_HOME/replica.db" --repeat 20 "${QUERIES[@]}"
+"$BUILD/bench/bench_client_search" --db "$CRM_HOME/replica.db" --repeat 20 "${QUERIES[@]}"
