@@ -180,33 +180,45 @@ static enum crm_err read_customer(sqlite3 *db, const char *id, struct cust *c,
 /*
  * The captured edit itself: owner from expect ("" = NULL) to to ("" = NULL).
  * *changed false when the row no longer matched (someone else was first).
+ * *cache keeps the prepared UPDATE (preparing it compiles the capture
+ * triggers: worth reusing in a sweep); the caller finalizes it.
  */
-static enum crm_err set_owner(sqlite3 *db, const char *id, const char *expect, const char *to,
-			      int64_t now, bool *changed, struct crm_error *err)
+static enum crm_err set_owner_cached(sqlite3 *db, sqlite3_stmt **cache, const char *id,
+				     const char *expect, const char *to, int64_t now, bool *changed,
+				     struct crm_error *err)
 {
-	sqlite3_stmt *st = NULL;
+	sqlite3_stmt *st = *cache;
 	enum crm_err rc = CRM_OK;
 
 	*changed = false;
-	if (sqlite3_prepare_v2(db,
-			       "UPDATE customers SET owner = ?2, updated_at = ?4"
-			       " WHERE id = ?1 AND owner IS ?3 AND deleted = 0",
-			       -1, &st, NULL) != SQLITE_OK)
+	if (!st && sqlite3_prepare_v2(db,
+				      "UPDATE customers SET owner = ?2, updated_at = ?4"
+				      " WHERE id = ?1 AND owner IS ?3 AND deleted = 0",
+				      -1, cache, NULL) != SQLITE_OK)
 		return sql_fail(db, err, "owner");
+	st = *cache;
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 	if (to[0])
 		sqlite3_bind_text(st, 2, to, -1, SQLITE_STATIC);
-	else
-		sqlite3_bind_null(st, 2);
 	if (expect[0])
 		sqlite3_bind_text(st, 3, expect, -1, SQLITE_STATIC);
-	else
-		sqlite3_bind_null(st, 3);
 	sqlite3_bind_int64(st, 4, now);
 	if (sqlite3_step(st) != SQLITE_DONE)
 		rc = sql_fail(db, err, "owner");
 	else
 		*changed = sqlite3_changes(db) == 1;
+	sqlite3_reset(st);
+	return rc;
+}
+
+static enum crm_err set_owner(sqlite3 *db, const char *id, const char *expect, const char *to,
+			      int64_t now, bool *changed, struct crm_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	enum crm_err rc = set_owner_cached(db, &st, id, expect, to, now, changed, err);
+
 	sqlite3_finalize(st);
 	return rc;
 }
@@ -526,7 +538,7 @@ enum crm_err srv_pool_recycle(sqlite3 *db, int64_t now, struct srv_pool_change *
 	struct srv_pool_rules rules;
 	struct srv_pool_change *v = NULL;
 	size_t len = 0, cap = 0;
-	sqlite3_stmt *st = NULL;
+	sqlite3_stmt *st = NULL, *upd = NULL;
 	enum crm_err rc;
 
 	*list = NULL;
@@ -586,7 +598,7 @@ enum crm_err srv_pool_recycle(sqlite3 *db, int64_t now, struct srv_pool_change *
 		char reason[SRV_NAME_MAX + 200], day[CRM_TIME_ISO_MAX];
 		bool changed = false;
 
-		rc = set_owner(db, ch->customer, ch->old_owner, "", now, &changed, err);
+		rc = set_owner_cached(db, &upd, ch->customer, ch->old_owner, "", now, &changed, err);
 		if (rc != CRM_OK)
 			goto out;
 		day_text(ch->last_follow_up, day);
@@ -605,6 +617,7 @@ enum crm_err srv_pool_recycle(sqlite3 *db, int64_t now, struct srv_pool_change *
 	}
 out:
 	sqlite3_finalize(st);
+	sqlite3_finalize(upd);
 	free(v);
 	if (rc != CRM_OK)
 		srv_db_rollback(db);
