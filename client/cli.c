@@ -1,6 +1,7 @@
 /* Option parsing and --help text for crm's commands, from the table metadata. */
 #include "cli.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -92,8 +93,8 @@ enum crm_err cli_parse(int argc, char **argv, int first, const struct schema_tab
 		if (!crm_utf8_valid(arg, strlen(arg)))
 			return crm_fail(err, CRM_EUTF8, "argument %d is not valid UTF-8 text: "
 				       "check the terminal's encoding (UTF-8 is required)", i);
-		if (opts_done || arg[0] != '-' || arg[1] == '\0' ||
-		    (arg[1] != '-' && arg[1] != 'h')) {
+		/* "-" (stdin) and "-20" are values, not options. */
+		if (opts_done || arg[0] != '-' || arg[1] == '\0' || isdigit((unsigned char)arg[1])) {
 			a->pos[a->npos++] = argv[i];
 			continue;
 		}
