@@ -191,14 +191,16 @@ out:
 
 static int child_list(const struct child_spec *s, int argc, char **argv, struct cli_ctx *ctx)
 {
-	const unsigned accept = CLI_JSON | CLI_LIMIT | CLI_DELETED | CLI_CUSTOMER;
+	const unsigned accept = CLI_COLUMNS | CLI_JSON | CLI_LIMIT | CLI_DELETED | CLI_CUSTOMER;
 	const struct schema_table *t = schema_table_find(s->table);
 	struct cli_args a;
 	struct replica rep = {0};
 	struct row_list l = {0};
-	struct schema_value p[3] = {{SV_NULL, 0, 0, NULL}, {SV_INT, 0, 0, NULL}, {SV_INT, 0, 0, NULL}};
+	struct row filter = {0};
+	struct schema_value *p = calloc(t->ncols + 3, sizeof *p);
 	struct crm_error err;
-	char what[64], usage[128], tail[512], empty[512];
+	char what[64], usage[160], tail[2048], empty[512];
+	size_t np = 3, len;
 	char cid[CRM_ID_SIZE], cname[320];
 	const char *ref;
 	enum crm_err rc;
@@ -206,14 +208,17 @@ static int child_list(const struct child_spec *s, int argc, char **argv, struct 
 	int status = 0;
 
 	snprintf(what, sizeof what, "%s list", s->cmd);
-	snprintf(usage, sizeof usage, "crm %s list [CUSTOMER | --customer REF] [--limit N] "
-		 "[--deleted] [--json]", s->cmd);
+	snprintf(usage, sizeof usage, "crm %s list [CUSTOMER | --customer REF] [--FIELD VALUE ...] "
+		 "[--limit N] [--deleted] [--json]", s->cmd);
 	crm_error_clear(&err);
 	rc = cli_parse(argc, argv, 1, t, accept, NULL, &a, &err);
+	if (rc == CRM_OK && !p)
+		rc = crm_fail(&err, CRM_ENOMEM, "out of memory");
 	if (rc == CRM_OK && a.help) {
-		char summary[128];
+		char summary[256];
 
-		snprintf(summary, sizeof summary, "Lists %s, of one customer or of all.", t->name);
+		snprintf(summary, sizeof summary, "Lists %s, of one customer or of all. Field "
+			 "flags filter on exact values (an empty value: rows without one).", t->name);
 		cli_help(stdout, usage, summary, t, accept, NULL, s->list_examples);
 		goto out;
 	}
@@ -222,8 +227,12 @@ static int child_list(const struct child_spec *s, int argc, char **argv, struct 
 		rc = crm_fail(&err, CRM_EUSAGE, "unexpected argument \"%s\" (usage: %s)",
 			      a.pos[a.customer ? 0 : 1], usage);
 	json = a.json || ctx->json;
-	p[1].i = a.deleted;
-	p[2].i = a.limit >= 0 ? a.limit : json ? -1 : DEFAULT_LIMIT;
+	if (p) {
+		p[1].type = SV_INT;
+		p[1].i = a.deleted;
+		p[2].type = SV_INT;
+		p[2].i = a.limit >= 0 ? a.limit : json ? -1 : DEFAULT_LIMIT;
+	}
 	if (rc == CRM_OK)
 		rc = replica_open(ctx->db_path, &rep, &err);
 	if (rc == CRM_OK && ref) {
@@ -236,10 +245,15 @@ static int child_list(const struct child_spec *s, int argc, char **argv, struct 
 	}
 	snprintf(tail, sizeof tail,
 		 "WHERE (?1 IS NULL OR r.customer_id = ?1) AND (?2 OR (r.deleted = 0 AND EXISTS "
-		 "(SELECT 1 FROM customers c WHERE c.id = r.customer_id AND c.deleted = 0))) %s "
-		 "LIMIT ?3", s->order);
+		 "(SELECT 1 FROM customers c WHERE c.id = r.customer_id AND c.deleted = 0)))");
 	if (rc == CRM_OK)
-		rc = rows_select(rep.db, t, tail, p, 3, &l, &err);
+		rc = row_init(&filter, t);
+	if (rc == CRM_OK)
+		rc = entry_filters(&a, &filter, tail, sizeof tail, p, &np, &err);
+	len = strlen(tail);
+	snprintf(tail + len, sizeof tail - len, " %s LIMIT ?3", s->order);
+	if (rc == CRM_OK)
+		rc = rows_select(rep.db, t, tail, p, np, &l, &err);
 	if (rc != CRM_OK) {
 		status = cli_report(what, &err);
 		goto out;
@@ -251,13 +265,18 @@ static int child_list(const struct child_spec *s, int argc, char **argv, struct 
 			out_json_print(arr, stdout);
 		cJSON_Delete(arr);
 	} else {
-		if (ref)
+		if (np > 3 || strstr(tail, " IS NULL"))
+			snprintf(empty, sizeof empty, "no %s match", t->name);
+		else if (ref)
 			snprintf(empty, sizeof empty, "no %s for %s yet", t->name, cname);
 		else
 			snprintf(empty, sizeof empty, "no %s yet", t->name);
 		view_table(stdout, rep.db, &l, s->cols, s->heads, empty);
 	}
 out:
+	free(p);
+	if (filter.v)
+		row_release(&filter);
 	row_list_release(&l);
 	replica_close(&rep);
 	cli_args_release(&a);

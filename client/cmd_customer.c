@@ -142,36 +142,56 @@ out:
 static int customer_list(int argc, char **argv, struct cli_ctx *ctx)
 {
 	static const char *const examples[] = {"crm customer list", "crm customer list --limit 10",
+					       "crm customer list --city 深圳 --stage prospect",
+					       "crm customer list --tier A --json",
 					       "crm customer list --deleted --json", NULL};
-	const unsigned accept = CLI_JSON | CLI_LIMIT | CLI_DELETED;
+	const unsigned accept = CLI_COLUMNS | CLI_JSON | CLI_LIMIT | CLI_DELETED;
 	const struct schema_table *t = customers();
 	struct cli_args a;
 	struct replica rep = {0};
 	struct row_list l = {0};
-	struct schema_value p[2] = {{SV_INT, 0, 0, NULL}, {SV_INT, 0, 0, NULL}};
+	struct row filter = {0};
+	struct schema_value *p = calloc(t->ncols + 2, sizeof *p);
 	struct crm_error err;
+	char tail[2048] = "WHERE (r.deleted = 0 OR ?1)";
+	size_t np = 2;
 	enum crm_err rc;
 	bool json;
 	int status = 0;
 
 	crm_error_clear(&err);
 	rc = cli_parse(argc, argv, 1, t, accept, NULL, &a, &err);
+	if (rc == CRM_OK && !p)
+		rc = crm_fail(&err, CRM_ENOMEM, "out of memory");
 	if (rc == CRM_OK && a.help) {
-		cli_help(stdout, "crm customer list [--limit N] [--deleted] [--json]",
-			 "Lists customers by name.", t, accept, NULL, examples);
+		cli_help(stdout, "crm customer list [--FIELD VALUE ...] [--limit N] [--deleted] [--json]",
+			 "Lists customers by name. Field flags filter on exact values (after the "
+			 "same normalization as add: --phone \"138 0013 8000\" works; an empty "
+			 "value finds the customers without one).", t, accept, NULL, examples);
 		goto out;
 	}
 	if (rc == CRM_OK && a.npos > 0)
 		rc = crm_fail(&err, CRM_EUSAGE, "unexpected argument \"%s\": to find customers "
 			      "use `crm search TEXT`", a.pos[0]);
 	json = a.json || ctx->json;
-	p[0].i = a.deleted;
-	p[1].i = a.limit >= 0 ? a.limit : json ? -1 : DEFAULT_LIMIT;
+	if (rc == CRM_OK) {
+		p[0].type = SV_INT;
+		p[0].i = a.deleted;
+		p[1].type = SV_INT;
+		p[1].i = a.limit >= 0 ? a.limit : json ? -1 : DEFAULT_LIMIT;
+		rc = row_init(&filter, t);
+	}
+	if (rc == CRM_OK)
+		rc = entry_filters(&a, &filter, tail, sizeof tail, p, &np, &err);
+	if (rc == CRM_OK) {
+		size_t len = strlen(tail);
+
+		snprintf(tail + len, sizeof tail - len, " ORDER BY r.name, r.id LIMIT ?2");
+	}
 	if (rc == CRM_OK)
 		rc = replica_open(ctx->db_path, &rep, &err);
 	if (rc == CRM_OK)
-		rc = rows_select(rep.db, t, "WHERE (r.deleted = 0 OR ?1) ORDER BY r.name, r.id LIMIT ?2",
-				 p, 2, &l, &err);
+		rc = rows_select(rep.db, t, tail, p, np, &l, &err);
 	if (rc != CRM_OK) {
 		status = cli_report("customer list", &err);
 		goto out;
@@ -184,9 +204,13 @@ static int customer_list(int argc, char **argv, struct cli_ctx *ctx)
 		cJSON_Delete(arr);
 	} else {
 		view_table(stdout, rep.db, &l, list_cols, list_heads,
-			   "no customers yet: add one with `crm customer add --name NAME`");
+			   strstr(tail, " AND ") ? "no customers match"
+				  : "no customers yet: add one with `crm customer add --name NAME`");
 	}
 out:
+	free(p);
+	if (filter.v)
+		row_release(&filter);
 	row_list_release(&l);
 	replica_close(&rep);
 	cli_args_release(&a);

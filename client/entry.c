@@ -51,6 +51,37 @@ enum crm_err entry_apply(const struct cli_args *a, struct row *r, bool *set, str
 	return CRM_OK;
 }
 
+enum crm_err entry_filters(const struct cli_args *a, struct row *vals, char *tail, size_t tailsz,
+			   struct schema_value *params, size_t *n, struct crm_error *err)
+{
+	const struct schema_table *t = vals->t;
+
+	for (size_t i = 0; i < t->ncols; i++) {
+		size_t len = strlen(tail);
+		int w;
+		enum crm_err rc;
+
+		if (!a->cols[i])
+			continue;
+		rc = entry_put(vals, t->cols[i].name, a->cols[i], NULL, NULL, err);
+		if (rc != CRM_OK)
+			return rc;
+		w = snprintf(tail + len, tailsz - len, "%s r.\"%s\" %s", len ? " AND" : "WHERE",
+			     t->cols[i].name, vals->v[i].type == SV_NULL ? "IS NULL" : "= ?");
+		if (w < 0 || (size_t)w >= tailsz - len)
+			return crm_fail(err, CRM_ETOOBIG, "too many filters");
+		if (vals->v[i].type == SV_NULL)
+			continue;
+		len = strlen(tail);
+		w = snprintf(tail + len, tailsz - len, "%zu", *n + 1);
+		if (w < 0 || (size_t)w >= tailsz - len)
+			return crm_fail(err, CRM_ETOOBIG, "too many filters");
+		params[*n] = vals->v[i];
+		(*n)++;
+	}
+	return CRM_OK;
+}
+
 static bool is_null(const struct row *r, const char *name)
 {
 	const struct schema_value *v = row_get(r, name);

@@ -27,6 +27,16 @@ enum crm_err entry_put(struct row *r, const char *name, const char *text, bool *
 		       char currency_out[4], struct crm_error *err);
 
 /*
+ * Turns the column flags of a list command into filters: parses each given
+ * value into vals (an initialized row of the table, which keeps the values),
+ * appends ` AND r."col" = ?N` to tail (size tailsz) for each, numbering from
+ * *n + 1, and puts a borrowed copy of the value in params[*n] (params has room
+ * for t->ncols more), advancing *n. Errors as entry_apply.
+ */
+enum crm_err entry_filters(const struct cli_args *a, struct row *vals, char *tail, size_t tailsz,
+			   struct schema_value *params, size_t *n, struct crm_error *err);
+
+/*
  * Fills the defaults of a new row (occurred_at/ordered_at now, currency CNY
  * where there is an amount, deal stage lead, customer kind company) and checks
  * the required columns: with flags, CRM_EUSAGE naming the missing --flag;

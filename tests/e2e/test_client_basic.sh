@@ -85,6 +85,15 @@ crm task add 华信科技 --title 发送报价单 --due "2026-11-23 18:00" >/dev
 crm task add ACME --title "Call back John" --due "2026-11-24 17:00" >/dev/null || fail "task add today"
 crm task add ACME --title "Quarterly review" --due 2026-12-20 >/dev/null || fail "task add later"
 
+# list filters: column flags, values normalized like add
+crm --json customer list --city 上海 | json 'len(j) == 1 and j[0]["name"] == "王小明"' || fail "customer list --city"
+crm --json customer list --phone "139 1234 5678" | json 'len(j) == 1' || fail "customer list --phone normalized"
+crm --json customer list --tier A --stage customer | json '[c["ext_ref"] for c in j] == ["ERP-0012"]' || fail "customer list two filters"
+crm customer list --city 火星 | grep -q 'no customers match' || fail "no match message"
+crm --json deal list --stage negotiation | json '[d["title"] for d in j] == ["Pilot licence"]' || fail "deal list --stage"
+crm --json activity list --kind call | json 'len(j) == 1' || fail "activity list --kind"
+crm --json task list ACME --due-at "" | json 'j == []' || fail "task list: empty value filters rows without one"
+
 # --- today ---------------------------------------------------------------
 out=$(crm --json today)
 echo "$out" | json '[t["title"] for t in j["tasks"]] == ["发送报价单", "Call back John"]' || fail "today tasks, overdue first: $out"
