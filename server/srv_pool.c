@@ -518,46 +518,70 @@ out:
  * A customer its owner created (offline, synced later) is theirs since its
  * created_at, as the laptop sees it, not since the sync that brought it.
  */
-static const char due_sql[] =
-	"SELECT c.id, c.owner, coalesce(c.name, ''),"
-	" coalesce((SELECT CASE WHEN o.reason = 'created' AND c.created_at > 0"
-	"                        AND c.created_at < o.at THEN c.created_at ELSE o.at END"
-	"           FROM srv_ownership o WHERE o.customer_id = c.id AND o.new_owner = c.owner"
-	"           ORDER BY o.seq DESC LIMIT 1), c.created_at),"
-	" (SELECT max(CASE WHEN a.occurred_at IS NULL THEN a.created_at"
-	"                  WHEN a.created_at > 0 AND a.occurred_at > a.created_at THEN a.created_at"
-	"                  ELSE a.occurred_at END)"
-	"    FROM activities a WHERE a.customer_id = c.id AND a.author = c.owner AND a.deleted = 0),"
-	" EXISTS (SELECT 1 FROM deals d WHERE d.customer_id = c.id AND d.deleted = 0"
-	"         AND coalesce(d.stage, '') NOT IN ('won', 'lost'))"
-	" FROM customers c WHERE c.owner IS NOT NULL AND " LIVE;
+#define DUE_SQL \
+	"SELECT c.id, c.owner, coalesce(c.name, '')," \
+	" coalesce((SELECT CASE WHEN o.reason = 'created' AND c.created_at > 0" \
+	"                        AND c.created_at < o.at THEN c.created_at ELSE o.at END" \
+	"           FROM srv_ownership o WHERE o.customer_id = c.id AND o.new_owner = c.owner" \
+	"           ORDER BY o.seq DESC LIMIT 1), c.created_at)," \
+	" (SELECT max(CASE WHEN a.occurred_at IS NULL THEN a.created_at" \
+	"                  WHEN a.created_at > 0 AND a.occurred_at > a.created_at THEN a.created_at" \
+	"                  ELSE a.occurred_at END)" \
+	"    FROM activities a WHERE a.customer_id = c.id AND a.author = c.owner AND a.deleted = 0)," \
+	" EXISTS (SELECT 1 FROM deals d WHERE d.customer_id = c.id AND d.deleted = 0" \
+	"         AND coalesce(d.stage, '') NOT IN ('won', 'lost'))" \
+	" FROM customers c WHERE c.owner IS NOT NULL AND " LIVE
 
-enum crm_err srv_pool_recycle(sqlite3 *db, int64_t now, struct srv_pool_change **list,
-			      size_t *n, struct crm_error *err)
+static const char due_all[] = DUE_SQL;
+static const char due_one[] = DUE_SQL " AND c.id = ?1";
+
+/* If the row st is on is due at now, fills ch (unless NULL) and returns true. */
+static bool row_due(sqlite3_stmt *st, const struct srv_pool_rules *rules, int64_t now,
+		    struct srv_pool_change *ch)
+{
+	int64_t got = sqlite3_column_int64(st, 3);
+	int64_t last = sqlite3_column_type(st, 4) == SQLITE_NULL ? got : sqlite3_column_int64(st, 4);
+
+	if (got > last)
+		last = got;
+	if (now < last + rules->recycle_days * SRV_DAY_MS)
+		return false;
+	if (rules->exempt_open_deals && sqlite3_column_int(st, 5))
+		return false;
+	if (ch) {
+		start_change(ch, (const char *)sqlite3_column_text(st, 0));
+		copy_text(st, 1, ch->old_owner, sizeof ch->old_owner);
+		copy_text(st, 2, ch->name, sizeof ch->name);
+		ch->at = now;
+		ch->last_follow_up = last;
+	}
+	return true;
+}
+
+enum crm_err srv_pool_due(sqlite3 *db, int64_t now, struct srv_pool_change **list, size_t *n,
+			  struct crm_error *err)
 {
 	struct srv_pool_rules rules;
 	struct srv_pool_change *v = NULL;
 	size_t len = 0, cap = 0;
-	sqlite3_stmt *st = NULL, *upd = NULL;
+	sqlite3_stmt *st = NULL;
+	bool own_txn = sqlite3_get_autocommit(db) != 0;
 	enum crm_err rc;
 
 	*list = NULL;
 	*n = 0;
-	rc = srv_db_begin(db, err);
-	if (rc != CRM_OK)
-		return rc;
+	/* One read transaction: a consistent snapshot, no write lock. */
+	if (own_txn && sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
+		return sql_fail(db, err, "recycle");
 	rc = srv_config_rules(db, &rules, err);
 	if (rc != CRM_OK)
 		goto out;
-	if (sqlite3_prepare_v2(db, due_sql, -1, &st, NULL) != SQLITE_OK) {
+	if (sqlite3_prepare_v2(db, due_all, -1, &st, NULL) != SQLITE_OK) {
 		rc = sql_fail(db, err, "recycle");
 		goto out;
 	}
-	/* Collect first, then write: no UPDATE while the SELECT walks the table. */
 	for (;;) {
 		int step = sqlite3_step(st);
-		struct srv_pool_change *ch;
-		int64_t got, last;
 
 		if (step == SQLITE_DONE)
 			break;
@@ -565,13 +589,7 @@ enum crm_err srv_pool_recycle(sqlite3 *db, int64_t now, struct srv_pool_change *
 			rc = sql_fail(db, err, "recycle");
 			goto out;
 		}
-		got = sqlite3_column_int64(st, 3);
-		last = sqlite3_column_type(st, 4) == SQLITE_NULL ? got : sqlite3_column_int64(st, 4);
-		if (got > last)
-			last = got;
-		if (now < last + rules.recycle_days * SRV_DAY_MS)
-			continue;
-		if (rules.exempt_open_deals && sqlite3_column_int(st, 5))
+		if (!row_due(st, &rules, now, NULL))
 			continue;
 		if (len == cap) {
 			size_t ncap = cap ? cap * 2 : 16;
@@ -584,43 +602,94 @@ enum crm_err srv_pool_recycle(sqlite3 *db, int64_t now, struct srv_pool_change *
 			v = nv;
 			cap = ncap;
 		}
-		ch = &v[len++];
-		start_change(ch, (const char *)sqlite3_column_text(st, 0));
-		copy_text(st, 1, ch->old_owner, sizeof ch->old_owner);
-		copy_text(st, 2, ch->name, sizeof ch->name);
-		ch->at = now;
-		ch->last_follow_up = last;
+		row_due(st, &rules, now, &v[len++]);
 	}
-	sqlite3_finalize(st);
-	st = NULL;
-	for (size_t i = 0; i < len; i++) {
-		struct srv_pool_change *ch = &v[i];
-		char reason[SRV_NAME_MAX + 200], day[CRM_TIME_ISO_MAX];
-		bool changed = false;
-
-		rc = set_owner_cached(db, &upd, ch->customer, ch->old_owner, "", now, &changed, err);
-		if (rc != CRM_OK)
-			goto out;
-		day_text(ch->last_follow_up, day);
-		snprintf(reason, sizeof reason,
-			 "recycled to the pool: no follow-up by %s since %s (pool.recycle_days %lld)",
-			 ch->old_owner, day, (long long)rules.recycle_days);
-		rc = srv_audit_record(db, ch->customer, ch->old_owner, NULL, "server", reason, now, err);
-		if (rc != CRM_OK)
-			goto out;
-	}
-	rc = srv_db_commit(db, err);
-	if (rc == CRM_OK) {
-		*list = v;
-		*n = len;
-		v = NULL;
-	}
+	*list = v;
+	*n = len;
+	v = NULL;
 out:
 	sqlite3_finalize(st);
-	sqlite3_finalize(upd);
 	free(v);
+	if (own_txn)
+		sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+	return rc;
+}
+
+enum crm_err srv_pool_recycle_due(sqlite3 *db, int64_t now, struct srv_pool_change *list,
+				  size_t *n, struct crm_error *err)
+{
+	struct srv_pool_rules rules;
+	sqlite3_stmt *one = NULL, *upd = NULL;
+	size_t kept = 0;
+	enum crm_err rc;
+
+	if (*n == 0)
+		return CRM_OK;
+	rc = srv_db_begin(db, err);
+	if (rc != CRM_OK)
+		return rc;
+	rc = srv_config_rules(db, &rules, err);
+	if (rc != CRM_OK)
+		goto out;
+	if (sqlite3_prepare_v2(db, due_one, -1, &one, NULL) != SQLITE_OK) {
+		rc = sql_fail(db, err, "recycle");
+		goto out;
+	}
+	for (size_t i = 0; i < *n; i++) {
+		struct srv_pool_change ch;
+		char reason[SRV_NAME_MAX + 200], day[CRM_TIME_ISO_MAX];
+		bool changed = false;
+		int step;
+
+		/* Still due now that we write? (a visit may have arrived meanwhile) */
+		sqlite3_reset(one);
+		sqlite3_bind_text(one, 1, list[i].customer, -1, SQLITE_STATIC);
+		step = sqlite3_step(one);
+		if (step != SQLITE_ROW && step != SQLITE_DONE) {
+			rc = sql_fail(db, err, "recycle");
+			goto out;
+		}
+		if (step != SQLITE_ROW || !row_due(one, &rules, now, &ch) ||
+		    strcmp(ch.old_owner, list[i].old_owner) != 0)
+			continue;
+		sqlite3_reset(one);
+		rc = set_owner_cached(db, &upd, ch.customer, ch.old_owner, "", now, &changed, err);
+		if (rc != CRM_OK)
+			goto out;
+		if (!changed)
+			continue;
+		day_text(ch.last_follow_up, day);
+		snprintf(reason, sizeof reason,
+			 "recycled to the pool: no follow-up by %s since %s (pool.recycle_days %lld)",
+			 ch.old_owner, day, (long long)rules.recycle_days);
+		rc = srv_audit_record(db, ch.customer, ch.old_owner, NULL, "server", reason, now, err);
+		if (rc != CRM_OK)
+			goto out;
+		list[kept++] = ch;
+	}
+	rc = srv_db_commit(db, err);
+out:
+	sqlite3_finalize(one);
+	sqlite3_finalize(upd);
 	if (rc != CRM_OK)
 		srv_db_rollback(db);
+	else
+		*n = kept;
+	return rc;
+}
+
+enum crm_err srv_pool_recycle(sqlite3 *db, int64_t now, struct srv_pool_change **list,
+			      size_t *n, struct crm_error *err)
+{
+	enum crm_err rc = srv_pool_due(db, now, list, n, err);
+
+	if (rc == CRM_OK)
+		rc = srv_pool_recycle_due(db, now, *list, n, err);
+	if (rc != CRM_OK || *n == 0) {
+		free(*list);
+		*list = NULL;
+		*n = 0;
+	}
 	return rc;
 }
 

@@ -110,6 +110,20 @@ enum crm_err srv_pool_recycle(sqlite3 *db, int64_t now, struct srv_pool_change *
 			      size_t *n, struct crm_error *err);
 
 /*
+ * The sweep in two steps, so `serve` scans on a reader connection without
+ * holding the write lock. srv_pool_due: the customers due at now (read only;
+ * in its own read transaction unless one is open); *list malloc()ed, caller
+ * frees. srv_pool_recycle_due: in one IMMEDIATE transaction, recycles those
+ * of list[0..*n-1] still due and still owned by the same user (each is
+ * checked again), compacts list to them and sets *n to their number.
+ * srv_pool_recycle is the two in a row on one connection.
+ */
+enum crm_err srv_pool_due(sqlite3 *db, int64_t now, struct srv_pool_change **list, size_t *n,
+			  struct crm_error *err);
+enum crm_err srv_pool_recycle_due(sqlite3 *db, int64_t now, struct srv_pool_change *list,
+				  size_t *n, struct crm_error *err);
+
+/*
  * The customers in the pool, by name, optionally only those whose city or
  * industry contains the given text (NULL or "": any), at most limit (0: all),
  * as a new JSON array (caller owns it) of {"id","name","kind","city","region",

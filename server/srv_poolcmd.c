@@ -693,12 +693,20 @@ static void sweep(struct srv_app *app)
 	size_t n = 0;
 	struct crm_error err;
 	enum crm_err rc;
+	struct srv_db *r = srv_app_reader_get(app);
+	int64_t now = crm_now_ms();
 
-	pthread_mutex_lock(&app->write_lock);
-	rc = srv_pool_recycle(app->writer.db, crm_now_ms(), &v, &n, &err);
-	pthread_mutex_unlock(&app->write_lock);
+	/* Scan on a reader (no write lock held); write only what is due. */
+	rc = srv_pool_due(r->db, now, &v, &n, &err);
+	srv_app_reader_put(app, r);
+	if (rc == CRM_OK && n) {
+		pthread_mutex_lock(&app->write_lock);
+		rc = srv_pool_recycle_due(app->writer.db, now, v, &n, &err);
+		pthread_mutex_unlock(&app->write_lock);
+	}
 	if (rc != CRM_OK) {
 		fprintf(stderr, "crm-server: pool: recycling failed (will retry): %s\n", err.msg);
+		free(v);
 		return;
 	}
 	for (size_t i = 0; i < n; i++)

@@ -14,4 +14,5 @@ CREATE INDEX srv_ownership_old ON srv_ownership(customer_id, old_owner, at);
 CREATE INDEX srv_ownership_new ON srv_ownership(customer_id, new_owner, at);
 
 -- The latest follow-up by the owner, per customer (recycling).
-CREATE INDEX IF NOT EXISTS activities_author ON activities(customer_id, author);
+CREATE INDEX IF NOT EXISTS activities_author
+  ON activities(customer_id, author, deleted, occurred_at, created_at);

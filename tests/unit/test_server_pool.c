@@ -469,6 +469,30 @@ static void test_recycle_counts_from_claim(void **state)
 	assert_owner(f, C2, "bob");
 }
 
+/* The scan and the write are apart in serve: what changed in between is checked again. */
+static void test_recycle_recheck(void **state)
+{
+	struct fx *f = *state;
+	struct srv_pool_change *v = NULL, c;
+	size_t n = 0;
+	struct crm_error err;
+
+	customer(f, C1, "Visited meanwhile", "alice", 0);
+	customer(f, C2, "Changed hands meanwhile", "alice", 0);
+	customer(f, C3, "Still due", "alice", 0);
+	assert_int_equal(srv_pool_due(f->d.db, f->t0 + 31 * DAY, &v, &n, &err), CRM_OK);
+	assert_int_equal(n, 3);
+	activity(f, "01900000-0000-7000-8000-0000000000a1", C1, "alice", 30 * DAY, 30 * DAY);
+	assert_int_equal(srv_pool_assign(f->d.db, NULL, C2, "carol", NULL, &c, &err), CRM_OK);
+	assert_int_equal(srv_pool_recycle_due(f->d.db, f->t0 + 31 * DAY, v, &n, &err), CRM_OK);
+	assert_int_equal(n, 1);
+	assert_string_equal(v[0].customer, C3);
+	free(v);
+	assert_owner(f, C1, "alice");
+	assert_owner(f, C2, "carol");
+	assert_owner(f, C3, NULL);
+}
+
 /* ---- references --------------------------------------------------------- */
 
 static void test_resolve(void **state)
@@ -506,6 +530,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_assign_permissions, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_recycle_rule, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_recycle_counts_from_claim, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_recycle_recheck, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_resolve, setup, teardown),
 	};
 
