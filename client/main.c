@@ -5,7 +5,6 @@
  * A command is one row: {name, handler, one-line help}; handlers are declared
  * in commands.h and live one group per file (cmd_*.c).
  */
-#include <locale.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -65,7 +64,8 @@ int main(int argc, char **argv)
 	struct crm_error err;
 	int i = 1;
 
-	setlocale(LC_ALL, "");
+	/* No setlocale(): the C locale keeps numbers in output and CSV exports
+	 * written with a decimal point whatever LC_NUMERIC says. */
 	crm_error_clear(&err);
 	for (; i < argc && argv[i][0] == '-'; i++) {
 		const char *a = argv[i];
