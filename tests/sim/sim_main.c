@@ -1,19 +1,26 @@
 /*
  * sync-sim: command line of the deterministic sync simulator.
  *
- *   sync-sim [--seeds N] [--replicas R] [--ops K] [--seed S] [--verbose] [--strict]
+ *   sync-sim [--seeds N] [--replicas R] [--ops K] [--seed S] [--jobs J]
+ *            [--verbose] [--strict]
  *
  * Runs seeds S .. S+N-1, each a fresh world of R replicas and a hub doing K
  * local operations with random exchanges and faults, then quiesced and
  * checked (see sim.h). A failing seed prints why and the command that
  * replays it alone. The last line is "N passed, M failed"; the exit status is
  * 1 if any seed failed, 2 on bad usage.
+ *
+ * Seeds are independent, so J worker processes (default: one per CPU) share
+ * them out; each seed's lines are written in one piece, in whatever order
+ * the seeds finish. A seed's outcome does not depend on J or on the seeds
+ * around it.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -27,6 +34,7 @@ static void usage(FILE *f)
 		   "  --replicas R  replicas besides the hub, 1..30 (default 5)\n"
 		   "  --ops K       local operations per seed (default 200)\n"
 		   "  --seed S      first seed (default 1)\n"
+		   "  --jobs J      worker processes (default: one per CPU, at most 8)\n"
 		   "  --verbose     one line of figures per seed\n"
 		   "  --strict      a spurious conflict (one version had seen the other) fails\n");
 }
@@ -70,9 +78,9 @@ static void add_stats(struct sim_stats *t, const struct sim_stats *s)
 	t->acked += s->acked;
 }
 
-static void print_stats(const char *label, const struct sim_stats *s)
+static void print_stats(FILE *out, const char *label, const struct sim_stats *s)
 {
-	printf("%s: ops %lu (inserts %lu, edits %lu, concurrent pairs %lu, deletes %lu, undeletes %lu, "
+	fprintf(out, "%s: ops %lu (inserts %lu, edits %lu, concurrent pairs %lu, deletes %lu, undeletes %lu, "
 	       "resolves %lu); requests %lu, responses %lu, dropped %lu, duplicated %lu, stale pages %lu; "
 	       "crashes %lu, restarts %lu, hub restarts %lu; versions %lu, acked %lu, hub applied %lu, "
 	       "hub conflicts %lu, spurious %lu\n",
@@ -93,18 +101,181 @@ static const char *temp_base(void)
 	return t && *t ? t : "/tmp";
 }
 
+struct tally {
+	unsigned long passed, failed;
+	struct sim_stats total;
+};
+
+/* Writes all of buf to stdout in one go where possible (workers share it). */
+static void put_all(const char *buf, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = write(STDOUT_FILENO, buf, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return;
+		buf += n;
+		len -= (size_t)n;
+	}
+}
+
+/* Runs seeds first+job, first+job+njobs, ... below first+nseeds. */
+static void run_seeds(const struct sim_config *cfg, uint64_t first, uint64_t nseeds, unsigned job,
+		      unsigned njobs, struct tally *t)
+{
+	char why[1024];
+
+	for (uint64_t k = job; k < nseeds; k += njobs) {
+		uint64_t seed = first + k;
+		struct sim_stats st;
+		char *text = NULL;
+		size_t len = 0;
+		FILE *out = open_memstream(&text, &len);
+		bool ok;
+
+		memset(&st, 0, sizeof st);
+		ok = sim_run_seed(cfg, seed, &st, why, sizeof why);
+		if (!out)
+			out = stdout;
+		if (ok) {
+			t->passed++;
+		} else {
+			t->failed++;
+			fprintf(out, "seed %llu FAILED: %s\n", (unsigned long long)seed, why);
+			fprintf(out, "  replay: sync-sim --seeds 1 --replicas %u --ops %u --seed %llu%s\n",
+				cfg->replicas, cfg->ops, (unsigned long long)seed,
+				cfg->strict ? " --strict" : "");
+		}
+		if (cfg->verbose) {
+			char label[48];
+
+			snprintf(label, sizeof label, "seed %llu", (unsigned long long)seed);
+			print_stats(out, label, &st);
+			fprintf(out, "seed %llu: hub dump hash %016llx\n", (unsigned long long)seed,
+				(unsigned long long)st.hub_hash);
+		}
+		add_stats(&t->total, &st);
+		if (out != stdout) {
+			fclose(out);
+			put_all(text, len);
+			free(text);
+		}
+	}
+}
+
+/* Reads exactly n bytes from fd; false on a short read. */
+static bool read_all(int fd, void *p, size_t n)
+{
+	unsigned char *b = p;
+
+	while (n > 0) {
+		ssize_t r = read(fd, b, n);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return false;
+		b += r;
+		n -= (size_t)r;
+	}
+	return true;
+}
+
+/*
+ * Forks njobs workers, each with its own directory under cfg->dir, and adds
+ * up what they report through a pipe. A worker that dies (a sanitizer
+ * report, a crash) counts as a failure.
+ */
+static void run_workers(const struct sim_config *cfg, uint64_t first, uint64_t nseeds,
+			unsigned njobs, struct tally *t)
+{
+	pid_t pids[64];
+	int fds[64];
+
+	fflush(stdout);
+	for (unsigned j = 0; j < njobs; j++) {
+		int p[2];
+
+		pids[j] = -1;
+		fds[j] = -1;
+		if (pipe(p) != 0) {
+			fprintf(stderr, "sync-sim: pipe: %s\n", strerror(errno));
+			t->failed++;
+			continue;
+		}
+		pids[j] = fork();
+		if (pids[j] == 0) {
+			struct sim_config mine = *cfg;
+			struct tally tt;
+			char sub[600];
+			int rc = 0;
+
+			close(p[0]);
+			for (unsigned k = 0; k < j; k++)
+				if (fds[k] >= 0)
+					close(fds[k]);
+			memset(&tt, 0, sizeof tt);
+			snprintf(sub, sizeof sub, "%s/w%u", cfg->dir, j);
+			if (mkdir(sub, 0700) != 0) {
+				fprintf(stderr, "sync-sim: mkdir %s: %s\n", sub, strerror(errno));
+				exit(3);
+			}
+			mine.dir = sub;
+			run_seeds(&mine, first, nseeds, j, njobs, &tt);
+			rmdir(sub);
+			if (write(p[1], &tt, sizeof tt) != (ssize_t)sizeof tt)
+				rc = 3;
+			close(p[1]);
+			exit(rc); /* exit, not _exit: LeakSanitizer checks the worker too */
+		}
+		close(p[1]);
+		if (pids[j] < 0) {
+			fprintf(stderr, "sync-sim: fork: %s\n", strerror(errno));
+			close(p[0]);
+			t->failed++;
+			continue;
+		}
+		fds[j] = p[0];
+	}
+	for (unsigned j = 0; j < njobs; j++) {
+		struct tally tt;
+		int status = 0;
+		bool got;
+
+		if (pids[j] < 0)
+			continue;
+		got = read_all(fds[j], &tt, sizeof tt);
+		close(fds[j]);
+		waitpid(pids[j], &status, 0);
+		if (got) {
+			t->passed += tt.passed;
+			t->failed += tt.failed;
+			add_stats(&t->total, &tt.total);
+		}
+		if (!got || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+			printf("worker %u (seeds %llu + %u + k*%u) died: %s %d; replay its seeds with "
+			       "--jobs 1\n", j, (unsigned long long)first, j, njobs,
+			       WIFSIGNALED(status) ? "signal" : "exit status",
+			       WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+			t->failed++;
+		}
+	}
+}
+
 int main(int argc, char **argv)
 {
 	struct sim_config cfg;
 	uint64_t nseeds = 100, first = 1, v;
-	unsigned long passed = 0, failed = 0;
-	struct sim_stats total;
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	unsigned njobs = ncpu > 0 ? (unsigned)(ncpu < 8 ? ncpu : 8) : 1;
+	struct tally t;
 	char dir[512];
-	char why[1024];
 	struct timespec t0, t1;
 
 	memset(&cfg, 0, sizeof cfg);
-	memset(&total, 0, sizeof total);
+	memset(&t, 0, sizeof t);
 	cfg.replicas = 5;
 	cfg.ops = 200;
 	for (int i = 1; i < argc; i++) {
@@ -130,12 +301,17 @@ int main(int argc, char **argv)
 		} else if (strcmp(a, "--seed") == 0 && parse_u64(val, UINT64_MAX, &v)) {
 			first = v;
 			i++;
+		} else if (strcmp(a, "--jobs") == 0 && parse_u64(val, 64, &v) && v >= 1) {
+			njobs = (unsigned)v;
+			i++;
 		} else {
 			fprintf(stderr, "sync-sim: bad argument %s%s%s\n", a, val ? " " : "", val ? val : "");
 			usage(stderr);
 			return 2;
 		}
 	}
+	if (nseeds < njobs)
+		njobs = nseeds > 0 ? (unsigned)nseeds : 1;
 	snprintf(dir, sizeof dir, "%s/sync-sim.XXXXXX", temp_base());
 	if (!mkdtemp(dir)) {
 		fprintf(stderr, "sync-sim: cannot make a directory for the databases (%s): %s\n", dir,
@@ -146,36 +322,16 @@ int main(int argc, char **argv)
 	sim_random_install();
 	sim_clock_install();
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	for (uint64_t k = 0; k < nseeds; k++) {
-		uint64_t seed = first + k;
-		struct sim_stats st;
-
-		memset(&st, 0, sizeof st);
-		if (sim_run_seed(&cfg, seed, &st, why, sizeof why)) {
-			passed++;
-		} else {
-			failed++;
-			printf("seed %llu FAILED: %s\n", (unsigned long long)seed, why);
-			printf("  replay: sync-sim --seeds 1 --replicas %u --ops %u --seed %llu%s\n",
-			       cfg.replicas, cfg.ops, (unsigned long long)seed, cfg.strict ? " --strict" : "");
-		}
-		if (cfg.verbose) {
-			char label[48];
-
-			snprintf(label, sizeof label, "seed %llu", (unsigned long long)seed);
-			print_stats(label, &st);
-			printf("seed %llu: hub dump hash %016llx\n", (unsigned long long)seed,
-			       (unsigned long long)st.hub_hash);
-		}
-		add_stats(&total, &st);
-		fflush(stdout);
-	}
+	if (njobs == 1)
+		run_seeds(&cfg, first, nseeds, 0, 1, &t);
+	else
+		run_workers(&cfg, first, nseeds, njobs, &t);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	rmdir(dir);
-	print_stats("total", &total);
-	printf("time: %.2f s for %llu seeds of %u replicas and %u ops\n",
+	print_stats(stdout, "total", &t.total);
+	printf("time: %.2f s for %llu seeds of %u replicas and %u ops, %u jobs\n",
 	       (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9,
-	       (unsigned long long)nseeds, cfg.replicas, cfg.ops);
-	printf("%lu passed, %lu failed\n", passed, failed);
-	return failed ? 1 : 0;
+	       (unsigned long long)nseeds, cfg.replicas, cfg.ops, njobs);
+	printf("%lu passed, %lu failed\n", t.passed, t.failed);
+	return t.failed ? 1 : 0;
 }

@@ -256,6 +256,18 @@ static bool req_versions(struct sim_world *w, struct sim_req *q, const struct sy
 	return true;
 }
 
+/*
+ * Fields per push batch or pull page: small while the world runs, so rounds
+ * interleave with edits and faults; larger while quiescing, which only has to
+ * move what is left.
+ */
+static size_t batch_size(struct sim_world *w)
+{
+	if (w->faults)
+		return (size_t)sim_rng_range(&w->rng, 1, 40);
+	return (size_t)sim_rng_range(&w->rng, 100, 400);
+}
+
 bool sim_send_request(struct sim_world *w, unsigned r)
 {
 	struct sim_node *n = &w->nodes[r];
@@ -263,10 +275,10 @@ bool sim_send_request(struct sim_world *w, unsigned r)
 	struct crm_error err;
 	int64_t upto = 0, cursor = 0;
 	bool more = false, ok = false;
-	size_t qi;
+	size_t qi = 0;
 	cJSON *j = NULL, *push;
 	struct sim_msg m;
-	size_t max = (size_t)sim_rng_range(&w->rng, 1, 40);
+	size_t max = batch_size(w);
 
 	sync_changeset_init(&cs);
 	sim_node_clock(w, r);
@@ -378,7 +390,7 @@ static bool hub_handle(struct sim_world *w, const struct sim_msg *msg)
 	h = max_hlc_of(&cs);
 	if (h > hub->max_hlc)
 		hub->max_hlc = h;
-	if (sync_feed(hub->s, cursor, (size_t)sim_rng_range(&w->rng, 1, 40), NULL, NULL,
+	if (sync_feed(hub->s, cursor, batch_size(w), NULL, NULL,
 		      site->valuestring, &page, &next, &more, &err) != CRM_OK) {
 		sim_fail(w, "hub: sync_feed for r%u from %lld: %s", msg->node, (long long)cursor, err.msg);
 		goto out;
