@@ -1325,16 +1325,16 @@ enum crm_err srv_dedup_check(struct srv_dedup *d, sqlite3 *db, struct sync_db *s
 	rc = cust_load(db, id, &c, err);
 	if (rc != CRM_OK)
 		return rc;
-	copy_str(self, sizeof self, c.id);
-	if (!c.live) {
+	copy_str(self, sizeof self, c.exists ? c.id : id);
+	if (c.exists)
+		pend(d, self);
+	cust_input(&c, &in);
+	if (!c.live || match_record_init(&rec, &in, &ignore) != CRM_OK) {
+		/* Deleted, merged, or not valid text (cannot be matched): not in the pool. */
 		if (c.exists)
 			match_index_remove(d->idx, self, &ignore);
 		goto out;
 	}
-	cust_input(&c, &in);
-	if (match_record_init(&rec, &in, &ignore) != CRM_OK)
-		goto out; /* not valid text: cannot be matched */
-	pend(d, self);
 	rc = match_index_add(d->idx, self, &rec, err);
 	if (rc != CRM_OK)
 		goto out;
@@ -1505,20 +1505,23 @@ enum crm_err srv_dedup_after_push(struct srv_dedup *d, sqlite3 *db, struct sync_
 		rc = srv_dedup_refresh(d, db, err);
 	for (size_t i = 0; i < cs->nrows && rc == CRM_OK; i++) {
 		const struct sync_row *r = &cs->rows[i];
-		bool ident = false, seen = false;
+		bool ident = false, seen = false, deleted = false;
 
 		if (strcmp(r->table, t->name) != 0 || !crm_id_valid(r->id))
 			continue;
-		for (size_t j = 0; j < r->nfields && !ident; j++) {
+		for (size_t j = 0; j < r->nfields; j++) {
 			const struct schema_column *c = schema_column_find(t, r->fields[j].col);
 
-			ident = c && (c->flags & SCOL_IDENT);
+			ident = ident || (c && (c->flags & SCOL_IDENT));
+			deleted = deleted || strcmp(r->fields[j].col, "deleted") == 0;
 		}
 		for (size_t k = 0; k < i && !seen; k++)
 			seen = strcmp(cs->rows[k].table, t->name) == 0 && strcmp(cs->rows[k].id, r->id) == 0;
-		if (!ident || seen)
+		if (seen)
 			continue;
-		rc = srv_dedup_check(d, db, s, r->id, "sync", by, NULL, NULL, err);
+		/* A deletion takes it out of the index; a restored one is matched like a new one. */
+		if (ident || deleted)
+			rc = srv_dedup_check(d, db, s, r->id, "sync", by, NULL, NULL, err);
 	}
 	return rc;
 }
