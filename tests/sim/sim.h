@@ -134,6 +134,7 @@ struct sim_node {
 	sync_hlc max_hlc;     /* highest HLC committed here (restart check) */
 	unsigned gen;         /* bumped on every restart */
 	bool last_more;       /* the last accepted page said more remains */
+	unsigned long conflicts_reported; /* sum of committed sync_apply res.conflicts */
 };
 
 enum sim_msg_kind { SIM_REQ, SIM_RESP };

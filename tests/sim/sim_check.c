@@ -17,7 +17,8 @@
  *     its own replica's conflicts (it lost there before it could be pushed);
  *   - every conflict the hub recorded is real: neither version had seen the
  *     other (a spurious one is counted, and fails the seed with --strict);
- *     no conflict names a quiet column.
+ *     no conflict names a quiet column; each database's conflicts table
+ *     holds as many as its committed sync_apply calls reported.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -341,6 +342,11 @@ static bool mark_losers(struct sim_world *w, unsigned i, unsigned bit, bool hub)
 		return sim_fail(w, "node %u: sync_conflicts_list: %s", i, err.msg);
 	if (hub)
 		w->st->conflicts_hub += n;
+	if (n != w->nodes[i].conflicts_reported) {
+		sync_conflicts_release(list, n);
+		return sim_fail(w, "node %u: sync_apply reported %lu conflicts in all, the conflicts "
+				"table holds %zu", i, w->nodes[i].conflicts_reported, n);
+	}
 	for (size_t k = 0; k < n && ok; k++) {
 		const struct sync_conflict *c = &list[k];
 		int t, col;

@@ -385,6 +385,7 @@ static bool hub_handle(struct sim_world *w, const struct sim_msg *msg)
 	if (!check_refused(w, "hub", &res))
 		goto out;
 	w->st->applied += res.applied;
+	hub->conflicts_reported += res.conflicts;
 	for (size_t k = 0; k < q->nvers; k++)
 		w->model.v[q->vers[k]].reached = true;
 	h = max_hlc_of(&cs);
@@ -517,6 +518,7 @@ static bool replica_handle(struct sim_world *w, const struct sim_msg *msg)
 	if (!sim_exec(w, r, "COMMIT"))
 		goto out;
 	in_txn = false;
+	n->conflicts_reported += res.conflicts;
 	h = max_hlc_of(&page);
 	if (h > n->max_hlc)
 		n->max_hlc = h;
