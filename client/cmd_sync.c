@@ -729,6 +729,7 @@ int cmd_sync(int argc, char **argv, struct cli_ctx *ctx)
 	bool progress = isatty(STDERR_FILENO) != 0, more = true;
 	const char *drop = getenv("CRM_TEST_DROP_RESPONSE");
 	long drop_at = drop ? strtol(drop, NULL, 10) : 0;
+	int stalled = 0;
 	enum crm_err rc;
 	int status = 0;
 
@@ -808,6 +809,14 @@ int cmd_sync(int argc, char **argv, struct cli_ctx *ctx)
 		if (rc == CRM_OK) {
 			sum.pushed += cs.nfields;
 			more = more || more_out;
+			/* A server that keeps saying "more" without moving on would loop forever. */
+			if (!pushed && state_i64(&rep, "cursor") == cursor && state_i64(&rep, "ack") == ack)
+				stalled++;
+			else
+				stalled = 0;
+			if (more && stalled >= 10)
+				rc = crm_fail(&err, CRM_ENET, "the server keeps answering \"more\" without "
+					      "progress (cursor %lld): try again later", (long long)cursor);
 		}
 		if (rc == CRM_OK && progress && (more || sum.rounds > 1))
 			fprintf(stderr, "\rsync: pushed %zu, pulled %zu fields...", sum.pushed, sum.pulled);
