@@ -188,26 +188,20 @@ static int config_run(struct popts *o, sqlite3 *db)
 		goto out;
 	}
 	if (o->json) {
-		cJSON *a = cJSON_CreateArray();
+		/* {"pool.recycle_days": 30, ..., "pool.exempt_open_deals": true} */
+		cJSON *m = cJSON_CreateObject();
 
-		for (size_t i = 0; a && i < n; i++) {
-			cJSON *x = cJSON_CreateObject();
+		for (size_t i = 0; m && i < n; i++) {
 			char *end = NULL;
 			long long v = strtoll(e[i].value, &end, 10);
 
-			if (!x)
-				break;
-			cJSON_AddStringToObject(x, "key", e[i].key);
 			if (end && !*end && end != e[i].value)
-				cJSON_AddNumberToObject(x, "value", (double)v);
+				cJSON_AddNumberToObject(m, e[i].key, (double)v);
 			else
-				cJSON_AddBoolToObject(x, "value", strcmp(e[i].value, "on") == 0);
-			cJSON_AddBoolToObject(x, "default", e[i].is_default);
-			cJSON_AddStringToObject(x, "help", e[i].help);
-			cJSON_AddItemToArray(a, x);
+				cJSON_AddBoolToObject(m, e[i].key, strcmp(e[i].value, "on") == 0);
 		}
-		print_json(a);
-		cJSON_Delete(a);
+		print_json(m);
+		cJSON_Delete(m);
 		goto out;
 	}
 	print_padded("KEY", 26);
