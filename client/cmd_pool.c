@@ -475,24 +475,54 @@ static int follow_with_sync(struct cli_ctx *ctx)
 	return cmd_sync(1, argv, &quiet);
 }
 
-static int change_cmd(int argc, char **argv, struct cli_ctx *ctx, bool claim)
+/* One ownership change the server makes on request. */
+struct change_op {
+	const char *what, *usage, *summary, *path;
+	const struct cli_extra *extras;
+	const char *const *examples;
+	size_t npos;        /* REF, or REF USER */
+	bool resolve_local; /* REF names a customer of this replica */
+	int note;           /* index of --note in extras, -1 */
+	int no_sync;        /* index of --no-sync in extras */
+};
+
+static const struct cli_extra claim_extras[] = {
+	{"no-sync", NULL, "do not sync right after (the next crm sync brings it)"},
+	{NULL, NULL, NULL}};
+static const struct cli_extra release_extras[] = {
+	{"note", "TEXT", "why (kept in the ownership audit)"},
+	{"no-sync", NULL, "do not sync right after (the next crm sync removes it)"},
+	{NULL, NULL, NULL}};
+static const char *const claim_examples[] = {"crm pool claim 华信", "crm pool claim \"ACME Trading\"",
+					     "crm pool claim 0190f3a2 --json", NULL};
+static const char *const release_examples[] = {"crm release 华信 --note \"客户已转向竞争对手\"",
+					       "crm release \"ACME Trading\"", NULL};
+static const char *const assign_examples[] = {"crm pool assign 华信 carol --note \"张总休假\"",
+					      "crm pool assign \"ACME Trading\" alice", NULL};
+
+static const struct change_op op_claim = {
+	"pool claim", "crm pool claim REF [--no-sync] [--json]",
+	"Claims a customer from the public pool: first come, first served, on the server "
+	"(needs the network). Refused when someone was first, when you own pool.claim_limit "
+	"customers, or during the lock-out after you owned it. A sync then brings the "
+	"customer to this laptop.",
+	"/v1/pool/claim", claim_extras, claim_examples, 1, false, -1, 0};
+static const struct change_op op_release = {
+	"release", "crm release REF [--note TEXT] [--no-sync] [--json]",
+	"Gives a customer of yours back to the public pool (needs the network). You may not "
+	"claim it again during the lock-out. A sync then removes it from this laptop, after "
+	"pushing your edits to it.",
+	"/v1/pool/release", release_extras, release_examples, 1, true, 0, 1};
+static const struct change_op op_assign = {
+	"pool assign", "crm pool assign REF USER [--note TEXT] [--no-sync] [--json]",
+	"Gives a customer to USER (needs the network): a manager within their team (a "
+	"customer in the pool or owned in the team, to a member of the team), an admin "
+	"anywhere. The next sync of each laptop concerned moves it.",
+	"/v1/pool/assign", release_extras, assign_examples, 2, true, 0, 1};
+
+static int change_cmd(int argc, char **argv, struct cli_ctx *ctx, const struct change_op *op)
 {
-	static const struct cli_extra claim_extras[] = {
-		{"no-sync", NULL, "do not sync right after (the next crm sync brings it)"},
-		{NULL, NULL, NULL}};
-	static const struct cli_extra release_extras[] = {
-		{"note", "TEXT", "why (kept in the ownership audit)"},
-		{"no-sync", NULL, "do not sync right after (the next crm sync removes it)"},
-		{NULL, NULL, NULL}};
-	static const char *const claim_examples[] = {"crm pool claim 华信", "crm pool claim \"ACME Trading\"",
-						     "crm pool claim 0190f3a2 --json", NULL};
-	static const char *const release_examples[] = {"crm release 华信 --note \"客户已转向竞争对手\"",
-						       "crm release \"ACME Trading\"", NULL};
 	const unsigned accept = CLI_JSON;
-	const char *usage = claim ? "crm pool claim REF [--no-sync] [--json]"
-				  : "crm release REF [--note TEXT] [--no-sync] [--json]";
-	const char *what = claim ? "pool claim" : "release";
-	const struct cli_extra *extras = claim ? claim_extras : release_extras;
 	struct cli_args a;
 	struct replica rep = {0};
 	struct crm_error err;
@@ -504,42 +534,39 @@ static int change_cmd(int argc, char **argv, struct cli_ctx *ctx, bool claim)
 	int status = 0;
 
 	crm_error_clear(&err);
-	rc = cli_parse(argc, argv, 1, NULL, accept, extras, &a, &err);
+	rc = cli_parse(argc, argv, 1, NULL, accept, op->extras, &a, &err);
 	if (rc == CRM_OK && a.help) {
-		cli_help(stdout, usage,
-			 claim ? "Claims a customer from the public pool: first come, first served, "
-				 "on the server (needs the network). Refused when someone was first, "
-				 "when you own pool.claim_limit customers, or during the lock-out after "
-				 "you owned it. A sync then brings the customer to this laptop."
-			       : "Gives a customer of yours back to the public pool (needs the "
-				 "network). You may not claim it again during the lock-out. A sync "
-				 "then removes it from this laptop, after pushing your edits to it.",
-			 NULL, accept, extras, claim ? claim_examples : release_examples);
+		cli_help(stdout, op->usage, op->summary, NULL, accept, op->extras, op->examples);
 		goto out;
 	}
-	if (rc == CRM_OK && a.npos != 1)
-		rc = crm_fail(&err, CRM_EUSAGE, "which customer? (usage: %s)", usage);
+	if (rc == CRM_OK && a.npos != op->npos)
+		rc = crm_fail(&err, CRM_EUSAGE, "%s (usage: %s)",
+			      a.npos < op->npos && a.npos == 1 ? "to whom?" : "which customer?", op->usage);
 	if (rc != CRM_OK)
 		goto fail;
 	ref = a.pos[0];
 	json = a.json || ctx->json;
-	no_sync = a.extra[claim ? 0 : 1] != NULL;
-	note = claim ? NULL : a.extra[0];
+	no_sync = a.extra[op->no_sync] != NULL;
+	note = op->note >= 0 ? a.extra[op->note] : NULL;
 	rc = replica_open(ctx->db_path, &rep, &err);
 	if (rc != CRM_OK)
 		goto fail;
-	/* A release names one of ours: resolve it here, where the rep's customers are. */
-	if (!claim && rows_resolve(rep.db, schema_table_find("customers"), ref, id, NULL) == CRM_OK)
+	/* A customer this laptop has: resolve it here, where the rep's customers are. */
+	if (op->resolve_local &&
+	    rows_resolve(rep.db, schema_table_find("customers"), ref, id, NULL) == CRM_OK)
 		ref = id;
 	body = cJSON_CreateObject();
 	if (!body || !cJSON_AddStringToObject(body, "customer", ref)) {
 		rc = crm_fail(&err, CRM_ENOMEM, "out of memory");
 		goto fail;
 	}
+	if (op->npos == 2)
+		cJSON_AddStringToObject(body, "to", a.pos[1]);
 	if (note)
 		cJSON_AddStringToObject(body, "note", note);
-	rc = online(&rep, claim ? "crm pool claim" : "crm release",
-		    claim ? "/v1/pool/claim" : "/v1/pool/release", body, &ans, &err);
+	rc = online(&rep, op == &op_claim ? "crm pool claim" : op == &op_release ? "crm release"
+										     : "crm pool assign",
+		    op->path, body, &ans, &err);
 	if (rc != CRM_OK)
 		goto fail;
 	replica_close(&rep);
@@ -549,22 +576,30 @@ static int change_cmd(int argc, char **argv, struct cli_ctx *ctx, bool claim)
 		const cJSON *c = cJSON_GetObjectItemCaseSensitive(ans, "customer");
 		const char *name = json_str(c, "name");
 		const char *cid = json_str(c, "id");
+		const char *to = json_str(ans, "to");
 		bool unchanged = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(ans, "unchanged"));
 
-		if (claim)
+		if (!name || !name[0])
+			name = "(no name)";
+		if (!cid)
+			cid = "?";
+		if (op == &op_claim)
 			printf(unchanged ? "%s (%s) is already yours\n" : "claimed %s (%s): it is yours now\n",
-			       name && name[0] ? name : "(no name)", cid ? cid : "?");
-		else
+			       name, cid);
+		else if (op == &op_release)
 			printf(unchanged ? "%s (%s) is already in the pool\n"
 					 : "released %s (%s) to the pool\n",
-			       name && name[0] ? name : "(no name)", cid ? cid : "?");
+			       name, cid);
+		else
+			printf(unchanged ? "%s (%s) already belongs to %s\n" : "assigned %s (%s) to %s\n",
+			       name, cid, to ? to : "?");
 		if (!no_sync && !unchanged && follow_with_sync(ctx) != 0)
 			fprintf(stderr, "crm: %s: done on the server; run crm sync to bring the change "
-					"to this laptop\n", what);
+					"to this laptop\n", op->what);
 	}
 	goto out;
 fail:
-	status = cli_report(what, &err);
+	status = cli_report(op->what, &err);
 out:
 	cJSON_Delete(body);
 	cJSON_Delete(ans);
@@ -575,12 +610,17 @@ out:
 
 static int pool_claim(int argc, char **argv, struct cli_ctx *ctx)
 {
-	return change_cmd(argc, argv, ctx, true);
+	return change_cmd(argc, argv, ctx, &op_claim);
+}
+
+static int pool_assign(int argc, char **argv, struct cli_ctx *ctx)
+{
+	return change_cmd(argc, argv, ctx, &op_assign);
 }
 
 int cmd_release(int argc, char **argv, struct cli_ctx *ctx)
 {
-	return change_cmd(argc, argv, ctx, false);
+	return change_cmd(argc, argv, ctx, &op_release);
 }
 
 int cmd_pool(int argc, char **argv, struct cli_ctx *ctx)
@@ -588,6 +628,7 @@ int cmd_pool(int argc, char **argv, struct cli_ctx *ctx)
 	static const struct cli_command subs[] = {
 		{"list", pool_list, "the customers in the public pool (online)"},
 		{"claim", pool_claim, "claim a customer from the pool (online)"},
+		{"assign", pool_assign, "give a customer to someone in your team (managers, online)"},
 	};
 
 	return cli_dispatch(subs, sizeof subs / sizeof subs[0], argc, argv, ctx);

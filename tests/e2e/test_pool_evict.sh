@@ -70,6 +70,18 @@ assert_eq "$(lsql c "SELECT count(*) FROM customers")" 0 "it left carol's laptop
 sync_ok a
 assert_eq "$(field a 华信 city)" "广州" "alice has it back with carol's edit"
 
+# --- the same through crm on the manager's laptop
+sync_ok m
+laptop m pool assign ACME carol --note "coverage" >"$T/o" || fail "crm pool assign: $(cat "$T/o")"
+grep -q "assigned ACME Trading (.*) to carol" "$T/o" || fail "assign message: $(cat "$T/o")"
+st=0; laptop m pool assign ACME bob 2>"$T/e" || st=$?
+assert_eq "$st" 1 "crm pool assign outside the team fails"
+grep -q "bob is not in your team (east)" "$T/e" || fail "assign refusal: $(cat "$T/e")"
+sync_ok a
+sync_ok c
+assert_eq "$(lsql a "SELECT count(*) FROM customers WHERE name = 'ACME Trading'")" 0 "ACME left alice's laptop"
+assert_eq "$(lsql c "SELECT owner FROM customers WHERE name = 'ACME Trading'")" carol "ACME came to carol's"
+
 S audit customer 华信 --json | python3 -c '
 import json, sys
 a = json.load(sys.stdin)
