@@ -118,9 +118,9 @@ enum crm_err srv_pool_resolve(sqlite3 *db, const char *ref, enum srv_pool_among 
 		return CRM_OK;
 	}
 	if (found == 0)
-		return crm_fail(err, CRM_ENOTFOUND, "no customer %s matches \"%s\"",
-				among == SRV_AMONG_POOL	   ? "in the pool"
-				: among == SRV_AMONG_OWNED ? "of yours"
+		return crm_fail(err, CRM_ENOTFOUND, "no customer%s matches \"%s\"",
+				among == SRV_AMONG_POOL	   ? " in the pool"
+				: among == SRV_AMONG_OWNED ? " of yours"
 							   : "",
 				ref);
 	{
