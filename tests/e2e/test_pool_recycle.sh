@@ -70,6 +70,8 @@ sync_ok a
 
 # Day 30: the sweep recycles 华信 and Field Find (ACME has an open deal, Old Mill a visit).
 at 2026-01-31T09:00:00Z
+assert_eq "$(today_days a)" "Field Find=0 深圳市华信科技有限公司=0" "due now, before the sweep"
+laptop a today | grep -q "due now  深圳市华信科技有限公司" || fail "crm today does not say due now"
 S pool recycle --json >"$T/rec.json"
 python3 - "$T/rec.json" <<'PY' || fail "recycle output: $(cat "$T/rec.json")"
 import json, sys
