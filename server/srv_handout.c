@@ -1,0 +1,353 @@
+/*
+ * srv_handout: what a device is told besides the feed, kept per device.
+ *
+ * Customers entering its scope are sent whole (unless the feed past its
+ * cursor already holds all of them), customers leaving it are evicted once
+ * the device has nothing more to push, and conflicts on rows it sees are
+ * listed. Each answer that hands something out gets a new generation; the
+ * device acknowledges the last generation it committed, and anything newer is
+ * sent again, so a lost answer loses nothing.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "srv_handout.h"
+#include "srv_push.h"
+#include "srv_scope.h"
+#include "tables.h"
+
+#define MAX_CONFLICTS_PER_PAGE 500
+
+/* Appends the snapshot of a customer and every row under it to out. */
+enum crm_err srv_snapshot_customer(struct sync_db *s, sqlite3 *db, const char *id,
+				   struct sync_changeset *out, struct crm_error *err)
+{
+	enum crm_err rc = CRM_OK;
+
+	for (size_t i = 0; i < schema_tables_count && rc == CRM_OK; i++) {
+		const struct schema_table *t = &schema_tables[i];
+		sqlite3_stmt *st = NULL;
+		char sql[256];
+
+		if (!t->parent) {
+			snprintf(sql, sizeof sql, "SELECT id FROM \"%s\" WHERE id = ?1", t->name);
+		} else {
+			snprintf(sql, sizeof sql, "SELECT id FROM \"%s\" WHERE \"%s\" = ?1", t->name,
+				 t->parent);
+		}
+		if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+			return crm_fail(err, CRM_EDB, "snapshot: %s", sqlite3_errmsg(db));
+		sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+		while (rc == CRM_OK && sqlite3_step(st) == SQLITE_ROW) {
+			struct sync_changeset one;
+			const char *rid = (const char *)sqlite3_column_text(st, 0);
+
+			rc = sync_row_snapshot(s, t->name, rid, &one, err);
+			if (rc == CRM_ENOTFOUND) {
+				rc = CRM_OK;
+				continue;
+			}
+			for (size_t r = 0; rc == CRM_OK && r < one.nrows; r++) {
+				struct sync_row *nr = sync_changeset_add_row(out, one.rows[r].table, one.rows[r].id);
+
+				if (!nr) {
+					rc = crm_fail(err, CRM_ENOMEM, "out of memory");
+					break;
+				}
+				for (size_t f = 0; f < one.rows[r].nfields && rc == CRM_OK; f++) {
+					/* A field never written has no version: nothing to send. */
+					if (one.rows[r].fields[f].hlc == 0)
+						continue;
+					if (sync_row_add_field(out, nr, &one.rows[r].fields[f]) != CRM_OK)
+						rc = crm_fail(err, CRM_ENOMEM, "out of memory");
+				}
+			}
+			sync_changeset_release(&one);
+		}
+		sqlite3_finalize(st);
+	}
+	return rc;
+}
+
+/*
+ * Does any field of the customer or of a row under it carry a feed position at
+ * or before cursor? If none does, the feed past cursor holds all of it (a
+ * customer created since, by a teammate or on the user's other laptop) and
+ * no snapshot is needed. Reads sync_clock, the replication core's clock
+ * table (PRIMARY KEY (tbl, rid, col), seq = the feed position).
+ */
+static enum crm_err has_history_before(sqlite3 *db, sqlite3_stmt **cache, const char *id,
+				       int64_t cursor, bool *older, struct crm_error *err)
+{
+	char sql[2048];
+	size_t len = 0;
+	sqlite3_stmt *st = *cache;
+	enum crm_err rc = CRM_OK;
+
+	*older = true;
+	if (st)
+		goto run;
+
+	len += (size_t)snprintf(sql + len, sizeof sql - len,
+				"SELECT EXISTS (SELECT 1 FROM sync_clock WHERE tbl = 'customers' AND rid = ?1"
+				" AND seq <= ?2)");
+	for (size_t i = 0; i < schema_tables_count && len < sizeof sql; i++) {
+		const struct schema_table *t = &schema_tables[i];
+
+		if (!t->parent)
+			continue;
+		len += (size_t)snprintf(sql + len, sizeof sql - len,
+					" OR EXISTS (SELECT 1 FROM \"%s\" x JOIN sync_clock k ON k.tbl = '%s'"
+					" AND k.rid = x.id WHERE x.\"%s\" = ?1 AND k.seq <= ?2)",
+					t->name, t->name, t->parent);
+	}
+	if (len >= sizeof sql)
+		return CRM_OK; /* too many tables to ask: send the snapshot */
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+		return crm_fail(err, CRM_EDB, "scope: %s", sqlite3_errmsg(db));
+	*cache = st;
+run:
+	sqlite3_reset(st);
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 2, cursor);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		*older = sqlite3_column_int(st, 0) != 0;
+	else
+		rc = crm_fail(err, CRM_EDB, "scope: %s", sqlite3_errmsg(db));
+	sqlite3_reset(st);
+	return rc;
+}
+
+static enum crm_err exec_bound(sqlite3 *db, const char *sql, const char *device, int64_t a,
+			       struct crm_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	enum crm_err rc = CRM_OK;
+
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+		return crm_fail(err, CRM_EDB, "scope: %s", sqlite3_errmsg(db));
+	sqlite3_bind_text(st, 1, device, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, a);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		rc = crm_fail(err, CRM_EDB, "scope: %s", sqlite3_errmsg(db));
+	sqlite3_finalize(st);
+	return rc;
+}
+
+enum crm_err srv_handout_update(struct srv_app *app, const struct srv_session *who, int64_t cursor,
+				int64_t ack_in, bool more_push, size_t budget, struct srv_handout *so,
+				struct crm_error *err)
+{
+	sqlite3 *db = app->writer.db;
+	struct sync_db *s = app->writer.sync;
+	sqlite3_stmt *st = NULL, *mark = NULL, *hist = NULL;
+	enum crm_err rc = CRM_OK;
+	int64_t gen = 0, sent = 0, sent_gen = 0, acked = 0, ack = ack_in, newgen;
+	bool handed = false;
+	char sql[1024];
+	const char *cond = srv_scope_cond(who->user.role);
+	const char *dev = who->device.id;
+
+	if (sqlite3_prepare_v2(db,
+			       "SELECT gen, conflict_sent, conflict_sent_gen, conflict_acked FROM srv_devices"
+			       " WHERE id = ?1",
+			       -1, &st, NULL) != SQLITE_OK)
+		return crm_fail(err, CRM_EDB, "scope: %s", sqlite3_errmsg(db));
+	sqlite3_bind_text(st, 1, dev, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		gen = sqlite3_column_int64(st, 0);
+		sent = sqlite3_column_int64(st, 1);
+		sent_gen = sqlite3_column_int64(st, 2);
+		acked = sqlite3_column_int64(st, 3);
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	if (ack > gen)
+		ack = gen; /* nobody acknowledges what was never handed out */
+	if (cursor == 0)
+		ack = 0;   /* a fresh replica has nothing yet */
+	if (ack >= sent_gen && sent > acked)
+		acked = sent;
+	if (cursor == 0)
+		acked = 0;
+	newgen = gen + 1;
+	so->gen = gen;
+	/* Evictions the device confirmed are done with. */
+	rc = exec_bound(db, "DELETE FROM srv_scope WHERE device_id = ?1 AND in_scope = 0 AND gen <= ?2",
+			dev, ack, err);
+	if (rc != CRM_OK)
+		goto out;
+	if (sqlite3_prepare_v2(db,
+			       "INSERT OR REPLACE INTO srv_scope (device_id, customer_id, in_scope, gen)"
+			       " VALUES (?1, ?2, ?3, ?4)",
+			       -1, &mark, NULL) != SQLITE_OK) {
+		rc = crm_fail(err, CRM_EDB, "scope: %s", sqlite3_errmsg(db));
+		goto out;
+	}
+	sqlite3_bind_text(mark, 1, dev, -1, SQLITE_STATIC);
+	if (cursor == 0) {
+		/* A fresh replica gets everything from the feed: just remember what it has. */
+		snprintf(sql, sizeof sql,
+			 "INSERT OR REPLACE INTO srv_scope (device_id, customer_id, in_scope, gen)"
+			 " SELECT ?1, c.id, 1, ?2 FROM customers c WHERE %s",
+			 cond);
+		if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
+			rc = crm_fail(err, CRM_EDB, "scope: %s", sqlite3_errmsg(db));
+			goto out;
+		}
+		srv_scope_bind(st, &who->user);
+		sqlite3_bind_text(st, 1, dev, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, newgen);
+		if (sqlite3_step(st) != SQLITE_DONE) {
+			rc = crm_fail(err, CRM_EDB, "scope: %s", sqlite3_errmsg(db));
+			goto out;
+		}
+		handed = handed || sqlite3_changes(db) > 0;
+		sqlite3_finalize(st);
+		st = NULL;
+		rc = exec_bound(db, "DELETE FROM srv_scope WHERE device_id = ?1 AND gen <> ?2", dev,
+				newgen, err);
+		if (rc != CRM_OK)
+			goto out;
+	} else {
+		/*
+		 * Customers to send whole: in scope now and either never handed out
+		 * (or evicted before), or handed out in a generation not yet acknowledged.
+		 */
+		snprintf(sql, sizeof sql,
+			 "SELECT c.id, s.in_scope, s.gen FROM customers c"
+			 " LEFT JOIN srv_scope s ON s.device_id = :dev AND s.customer_id = c.id"
+			 " WHERE %s AND (s.in_scope IS NULL OR s.in_scope = 0 OR s.gen > :ack)",
+			 cond);
+		if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
+			rc = crm_fail(err, CRM_EDB, "scope: %s", sqlite3_errmsg(db));
+			goto out;
+		}
+		srv_scope_bind(st, &who->user);
+		sqlite3_bind_text(st, sqlite3_bind_parameter_index(st, ":dev"), dev, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, sqlite3_bind_parameter_index(st, ":ack"), ack);
+		while (rc == CRM_OK && sqlite3_step(st) == SQLITE_ROW) {
+			const char *id = (const char *)sqlite3_column_text(st, 0);
+			bool resend = sqlite3_column_type(st, 1) != SQLITE_NULL &&
+				      sqlite3_column_int(st, 1) == 1;
+
+			bool older = true;
+
+			if (so->snap.nfields >= budget) {
+				so->more = true;
+				break;
+			}
+			rc = has_history_before(db, &hist, id, cursor, &older, err);
+			/* All of it past the cursor: the feed brings it whole, no snapshot. */
+			if (rc == CRM_OK && older)
+				rc = srv_snapshot_customer(s, db, id, &so->snap, err);
+			if (rc != CRM_OK || resend)
+				continue;
+			sqlite3_reset(mark);
+			sqlite3_bind_text(mark, 2, id, -1, SQLITE_TRANSIENT);
+			sqlite3_bind_int(mark, 3, 1);
+			sqlite3_bind_int64(mark, 4, newgen);
+			if (sqlite3_step(mark) != SQLITE_DONE)
+				rc = crm_fail(err, CRM_EDB, "scope: %s", sqlite3_errmsg(db));
+			handed = true;
+		}
+		sqlite3_finalize(st);
+		st = NULL;
+		if (rc != CRM_OK)
+			goto out;
+		/*
+		 * Customers to evict: handed out but no longer in scope, or evictions
+		 * not yet acknowledged. Only once the device has pushed everything, so
+		 * its pending edits reach the server first.
+		 */
+		if (!more_push) {
+			snprintf(sql, sizeof sql,
+				 "SELECT s.customer_id, s.in_scope FROM srv_scope s WHERE s.device_id = :dev AND"
+				 " ((s.in_scope = 1 AND NOT EXISTS (SELECT 1 FROM customers c"
+				 " WHERE c.id = s.customer_id AND %s)) OR (s.in_scope = 0 AND s.gen > :ack))",
+				 cond);
+			if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
+				rc = crm_fail(err, CRM_EDB, "scope: %s", sqlite3_errmsg(db));
+				goto out;
+			}
+			srv_scope_bind(st, &who->user);
+			sqlite3_bind_text(st, sqlite3_bind_parameter_index(st, ":dev"), dev, -1,
+					  SQLITE_STATIC);
+			sqlite3_bind_int64(st, sqlite3_bind_parameter_index(st, ":ack"), ack);
+			while (rc == CRM_OK && sqlite3_step(st) == SQLITE_ROW) {
+				const char *id = (const char *)sqlite3_column_text(st, 0);
+				bool fresh = sqlite3_column_int(st, 1) == 1;
+
+				cJSON_AddItemToArray(so->evict, srv_evict_entry("customers", id));
+				if (!fresh)
+					continue;
+				sqlite3_reset(mark);
+				sqlite3_bind_text(mark, 2, id, -1, SQLITE_TRANSIENT);
+				sqlite3_bind_int(mark, 3, 0);
+				sqlite3_bind_int64(mark, 4, newgen);
+				if (sqlite3_step(mark) != SQLITE_DONE)
+					rc = crm_fail(err, CRM_EDB, "scope: %s", sqlite3_errmsg(db));
+				handed = true;
+			}
+			sqlite3_finalize(st);
+			st = NULL;
+			if (rc != CRM_OK)
+				goto out;
+		}
+	}
+	/* Conflicts recorded since the device's last acknowledgement, on rows it sees. */
+	snprintf(sql, sizeof sql,
+		 "SELECT k.seq, k.body FROM srv_conflicts k LEFT JOIN customers c ON c.id = k.customer_id"
+		 " WHERE k.seq > :acked AND (%s) ORDER BY k.seq LIMIT %d",
+		 cond, MAX_CONFLICTS_PER_PAGE);
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
+		rc = crm_fail(err, CRM_EDB, "scope: %s", sqlite3_errmsg(db));
+		goto out;
+	}
+	srv_scope_bind(st, &who->user);
+	sqlite3_bind_int64(st, sqlite3_bind_parameter_index(st, ":acked"), acked);
+	{
+		int64_t upto = 0;
+		int n = 0;
+
+		while (sqlite3_step(st) == SQLITE_ROW) {
+			cJSON *c = cJSON_Parse((const char *)sqlite3_column_text(st, 1));
+
+			upto = sqlite3_column_int64(st, 0);
+			n++;
+			if (c)
+				cJSON_AddItemToArray(so->conflicts, c);
+		}
+		if (n == MAX_CONFLICTS_PER_PAGE)
+			so->more = true;
+		if (n) {
+			sent = upto;
+			sent_gen = newgen;
+			handed = true;
+		}
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	if (handed)
+		so->gen = newgen;
+	if (sqlite3_prepare_v2(db,
+			       "UPDATE srv_devices SET gen = ?2, conflict_sent = ?3, conflict_sent_gen = ?4,"
+			       " conflict_acked = ?5 WHERE id = ?1",
+			       -1, &st, NULL) != SQLITE_OK) {
+		rc = crm_fail(err, CRM_EDB, "scope: %s", sqlite3_errmsg(db));
+		goto out;
+	}
+	sqlite3_bind_text(st, 1, dev, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, so->gen);
+	sqlite3_bind_int64(st, 3, sent);
+	sqlite3_bind_int64(st, 4, sent_gen);
+	sqlite3_bind_int64(st, 5, acked);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		rc = crm_fail(err, CRM_EDB, "scope: %s", sqlite3_errmsg(db));
+out:
+	sqlite3_finalize(st);
+	sqlite3_finalize(mark);
+	sqlite3_finalize(hist);
+	return rc;
+}
+

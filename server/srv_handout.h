@@ -1,0 +1,44 @@
+/*
+ * srv_handout: per-device scope bookkeeping for POST /v1/sync.
+ *
+ * Decides which customers a device must receive whole (they entered its
+ * scope), which it must evict (they left it), and which conflicts it must be
+ * told of, tied to generations the device acknowledges (srv_devices.gen,
+ * srv_scope, srv_conflicts). Runs on the writer connection inside the
+ * caller's write transaction.
+ */
+#ifndef SERVER_SRV_HANDOUT_H
+#define SERVER_SRV_HANDOUT_H
+
+#include <cjson/cJSON.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "crm_err.h"
+#include "srv_app.h"
+#include "srv_users.h"
+#include "sync.h"
+
+/* What srv_handout_update hands out; the caller initializes and releases it. */
+struct srv_handout {
+	struct sync_changeset snap; /* whole customers entering the scope */
+	cJSON *evict;               /* array to append customers leaving it to */
+	cJSON *conflicts;           /* array to append conflicts to */
+	cJSON *notices;             /* array of strings for people */
+	int64_t gen;                /* what the device acknowledges next time */
+	bool more;                  /* entering customers or conflicts left for the next page */
+};
+
+/*
+ * Works out the handout for who's device, which pulls from cursor and last
+ * committed generation ack_in. more_push: the device has more batches queued
+ * (no evictions until it has pushed them). budget bounds the snapshot fields.
+ * A fresh replica (cursor 0) gets everything from the feed: its scope is just
+ * recorded.
+ */
+enum crm_err srv_handout_update(struct srv_app *app, const struct srv_session *who, int64_t cursor,
+				int64_t ack_in, bool more_push, size_t budget, struct srv_handout *so,
+				struct crm_error *err);
+
+#endif
