@@ -7,6 +7,7 @@
 
 #include "crm_id.h"
 #include "crm_time.h"
+#include "crm_utf8.h"
 #include "srv_audit.h"
 #include "srv_db.h"
 
@@ -66,8 +67,12 @@ static enum crm_err lookup(sqlite3 *db, const char *sql, const char *ref, const 
 			break;
 		}
 		if (*found < MAX_CANDIDATES) {
+			const char *nm = (const char *)sqlite3_column_text(st, 1);
+			size_t cols = 0, bytes = nm ? crm_utf8_prefix(nm, 30, &cols) : 0;
+
 			copy_text(st, 0, ids[*found], 37);
-			copy_text(st, 1, names[*found], 80);
+			/* Cut at a character boundary: the message may travel as JSON. */
+			snprintf(names[*found], 80, "%.*s", (int)(bytes < 79 ? bytes : 0), nm ? nm : "");
 		}
 		(*found)++;
 	}
@@ -132,8 +137,10 @@ enum crm_err srv_pool_resolve(sqlite3 *db, const char *ref, enum srv_pool_among 
 			int w = snprintf(list + used, sizeof list - used, "%s%s (%.8s)", i ? ", " : "",
 					 names[i][0] ? names[i] : "(no name)", ids[i]);
 
-			if (w < 0 || (size_t)w >= sizeof list - used)
+			if (w < 0 || (size_t)w >= sizeof list - used) {
+				list[used] = '\0'; /* whole entries only */
 				break;
+			}
 			used += (size_t)w;
 		}
 		return crm_fail(err, CRM_EAMBIGUOUS,
