@@ -9,7 +9,8 @@
  *
  * What a replica knows about its server lives in its sync state (server,
  * user, device, cursor, ack ...); the bearer token lives beside the replica
- * file in REPLICA.token, mode 0600. Handlers follow commands.h.
+ * file in REPLICA.token, mode 0600. Handlers follow commands.h; login, sync
+ * and status live in cmd_sync.c, conflicts in cmd_conflicts.c.
  */
 #ifndef CLIENT_CMD_SYNC_H
 #define CLIENT_CMD_SYNC_H
