@@ -342,9 +342,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		if (!cs->too_big && crm_buf_add(&cs->body, upload_data, *upload_data_size) != CRM_OK)
 			cs->too_big = true;
 		*upload_data_size = 0;
-		if (!cs->too_big || cs->status)
+		/*
+		 * Past the cap: drain (and drop) a little more so the client can read
+		 * the 413 at the end; past 4 times the cap, answer now and let MHD
+		 * close the connection.
+		 */
+		if (!cs->too_big || cs->status || cs->bytes_in <= 4 * cs->h->opt.max_body)
 			return MHD_YES;
-		/* Answer 413 at once instead of reading the rest; MHD then closes the connection. */
 		handle(c, cs, &resp);
 		crm_buf_release(&cs->body);
 		return send_json(c, cs, &resp);

@@ -45,6 +45,9 @@ expect 409 version "a newer schema" --data-binary "{\"protocol\":1,\"schema\":99
 python3 -c 'import sys; sys.stdout.write("{\"pad\":\"" + "x" * (17 << 20) + "\"}")' >"$T/big.json"
 expect 413 toobig "a 17 MiB body" --data-binary @"$T/big.json"
 
+# The same without a Content-Length (chunked): drained, then refused.
+expect 413 toobig "a 17 MiB chunked body" -H 'Transfer-Encoding: chunked' --data-binary @"$T/big.json"
+
 # A zip bomb: 200 MiB of zeros deflated to a few hundred KiB.
 python3 - "$T/bomb" <<'PY'
 import sys, zlib
