@@ -488,10 +488,27 @@ static enum crm_err evict(struct replica *rep, const char *table, const char *id
 }
 
 /*
- * A conflict is settled once a later edit of its field arrives (someone kept
- * one of the values, or typed a third): the copy on this laptop is marked
- * resolved too, without writing anything.
+ * A conflict is settled once its losing value is back in place by a later
+ * edit (someone kept it, on another laptop): nothing is lost any more, so the
+ * copy on this laptop is marked resolved too, without writing anything. Any
+ * other later value leaves it open: the losing value is still worth a look.
  */
+static bool same_value(const struct sync_value *a, const struct sync_value *b)
+{
+	if (a->type != b->type)
+		return false;
+	switch (a->type) {
+	case SYNC_TEXT:
+		return a->s && b->s && strcmp(a->s, b->s) == 0;
+	case SYNC_INT:
+		return a->i == b->i;
+	case SYNC_REAL:
+		return a->r == b->r || (a->r != a->r && b->r != b->r);
+	default:
+		return true;
+	}
+}
+
 static enum crm_err settle_conflicts(struct replica *rep, struct crm_error *err)
 {
 	struct sync_conflict *list = NULL;
@@ -509,7 +526,7 @@ static enum crm_err settle_conflicts(struct replica *rep, struct crm_error *err)
 		for (size_t j = 0; snap.nrows == 1 && j < snap.rows[0].nfields; j++) {
 			const struct sync_field *f = &snap.rows[0].fields[j];
 
-			if (strcmp(f->col, c->col) == 0 && f->hlc > newest)
+			if (strcmp(f->col, c->col) == 0 && f->hlc > newest && same_value(&f->v, &c->loser))
 				later = true;
 		}
 		sync_changeset_release(&snap);

@@ -81,8 +81,12 @@ sync_ok m
 for l in a1 a2 m; do
 	assert_eq "$(field $l 华信 phone)" "$loser" "$l has the kept value after resolve"
 done
-assert_eq "$(laptop $loser_laptop conflicts --json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')" 0 \
-	"the resolved conflict is no longer open"
+for l in a1 a2; do
+	assert_eq "$(laptop $l conflicts --json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')" 0 \
+		"$l: the conflict is settled once the kept value is everywhere"
+	assert_eq "$(laptop $l conflicts --all --json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')" 1 \
+		"$l: the settled conflict stays in the history"
+done
 
 stop_server
 echo "ok: same field -> one winner, conflict on both laptops, resolve keeps mine; different fields merge"
