@@ -371,28 +371,40 @@ out:
 
 /* ---- generated business customers ---------------------------------------- */
 
-/* Prints true pairs of each entity that were neither merged nor queued. */
+/* Prints true pairs of each entity whose decision is DISTINCT (misses of scoring). */
 static void explain_missed(const struct match_gen_set *set, const struct match_index *idx,
 			   const struct match_params *prm)
 {
-	size_t i, j;
+	long *key = malloc(set->n * 2 * sizeof *key);
+	size_t i, j, k;
 
-	for (i = 0; i < set->n; i++)
-		for (j = i + 1; j < set->n; j++) {
-			struct match_verdict v;
-			char a[32], b[32], why[256];
-			if (set->rows[i].entity != set->rows[j].entity)
-				continue;
-			snprintf(a, sizeof a, "r%zu", i);
-			snprintf(b, sizeof b, "r%zu", j);
-			match_compare(match_index_get(idx, a), match_index_get(idx, b), prm, &v);
-			printf("MISSED %s: %s {%s %s %s} | %s {%s %s %s}  [%s %.1f]\n",
-				       match_decision_name(v.decision), set->rows[i].name,
-				       set->rows[i].phone, set->rows[i].email,
-				       set->rows[i].uscc, set->rows[j].name, set->rows[j].phone,
-				       set->rows[j].email, set->rows[j].uscc,
-				       match_verdict_reasons(&v, why, sizeof why), v.score);
-		}
+	if (!key)
+		return;
+	for (i = 0; i < set->n; i++) {
+		key[2 * i] = set->rows[i].entity;
+		key[2 * i + 1] = (long)i;
+	}
+	qsort(key, set->n, 2 * sizeof *key, cmp_pair2);
+	for (i = 0; i < set->n; i = j) {
+		for (j = i; j < set->n && key[2 * j] == key[2 * i]; j++)
+			;
+		for (k = i; k < j; k++)
+			for (size_t l = k + 1; l < j; l++) {
+				size_t x = (size_t)key[2 * k + 1], y = (size_t)key[2 * l + 1];
+				struct match_verdict v;
+				char a[32], b[32], why[256];
+				snprintf(a, sizeof a, "r%zu", x);
+				snprintf(b, sizeof b, "r%zu", y);
+				match_compare(match_index_get(idx, a), match_index_get(idx, b), prm, &v);
+				printf("PAIR %s: %s {%s %s %s} | %s {%s %s %s}  [%s %.1f]\n",
+				       match_decision_name(v.decision), set->rows[x].name,
+				       set->rows[x].phone, set->rows[x].email, set->rows[x].uscc,
+				       set->rows[y].name, set->rows[y].phone, set->rows[y].email,
+				       set->rows[y].uscc, match_verdict_reasons(&v, why, sizeof why),
+				       v.score);
+			}
+	}
+	free(key);
 }
 
 static int cmd_gen(unsigned seed_from, unsigned seed_to, size_t entities, const struct run_opts *o,

@@ -38,10 +38,25 @@ static void reason(struct match_verdict *v, const char *text, double x)
 {
 	if (v->nreasons >= MATCH_REASONS_MAX)
 		return;
-	if (x >= 0)
-		snprintf(v->reasons[v->nreasons], MATCH_REASON_LEN, "%s %.2f", text, x);
-	else
-		snprintf(v->reasons[v->nreasons], MATCH_REASON_LEN, "%s", text);
+	{
+		/* by hand: this runs for every scored pair, printf's %f is slow */
+		char *o = v->reasons[v->nreasons];
+		size_t n = strlen(text);
+		if (n > MATCH_REASON_LEN - 6)
+			n = MATCH_REASON_LEN - 6;
+		memcpy(o, text, n);
+		if (x >= 0) {
+			long c = (long)(x * 100.0 + 0.5);
+			if (c > 999)
+				c = 999;
+			o[n++] = ' ';
+			o[n++] = (char)('0' + c / 100);
+			o[n++] = '.';
+			o[n++] = (char)('0' + (c / 10) % 10);
+			o[n++] = (char)('0' + c % 10);
+		}
+		o[n] = '\0';
+	}
 	v->nreasons++;
 }
 
@@ -561,8 +576,22 @@ size_t match__keys(const struct match_record *r, uint64_t *keys, size_t max)
 					ADD(match__hash('A', r->addr + as[i], al[i] * 4), 0);
 		}
 	} else {
+		size_t st[MATCH_CORE_MAX], ln[MATCH_CORE_MAX];
+		size_t k = split_tokens(r->core, r->core_len, st, ln, MATCH_CORE_MAX);
 		for (i = 0; i < r->ngrams; i++)
 			ADD(match__hash('G', &r->grams[i], 4), 0);
+		/*
+		 * Rarer grams for big pools, where single words (trading, acme)
+		 * fill their blocks: adjacent word pairs.
+		 */
+		for (i = 0; i + 1 < k; i++) {
+			uint32_t x[MATCH_CORE_MAX];
+			size_t m = ln[i] + ln[i + 1];
+			memcpy(x, r->core + st[i], ln[i] * 4);
+			memcpy(x + ln[i], r->core + st[i + 1], ln[i + 1] * 4);
+			ADD(match__hash('W', x, m * 4), 0);
+		}
+
 		if (r->core_len) {
 			uint32_t x[MATCH_CORE_MAX], y[MATCH_CORE_MAX];
 			size_t m = squeeze(r->core, r->core_len, x);
@@ -571,7 +600,7 @@ size_t match__keys(const struct match_record *r, uint64_t *keys, size_t max)
 			 * Deletion neighbourhood (SymSpell): the name without one of
 			 * its characters. Two names one typo apart share one of these.
 			 */
-			if (m >= 3 && m <= 20) {
+			if (m >= 3 && m <= 24) {
 				ADD(match__hash('X', x, m * 4), 0);
 				for (i = 0; i < m; i++) {
 					memcpy(y, x, i * 4);

@@ -59,6 +59,7 @@ struct match_input {
  * '=' or memcpy, and needs no release. Fields are read-only for callers.
  */
 struct match_record {
+	/* hot fields first: a comparison reads them from a random record */
 	uint8_t kind;                     /* enum match_kind */
 	uint8_t branch;                   /* 1: a branch (分公司, "branch") */
 	uint8_t core_len;                 /* code points in core */
@@ -71,14 +72,14 @@ struct match_record {
 	int16_t branch_region;            /* region named with the branch, -1 none */
 	uint16_t birth_y;
 	uint8_t birth_m, birth_d;
-	uint32_t core[MATCH_CORE_MAX];    /* name core; tokens separated by ' ' */
-	uint32_t grams[MATCH_GRAMS_MAX];  /* sorted unique hashes of name bigrams/tokens */
-	uint32_t addr[MATCH_ADDR_MAX];    /* address + city words and numbers, ' ' separated */
 	uint64_t phone;                   /* hash of the E.164 phone, 0 none */
 	uint64_t email;                   /* hash of the lower-cased e-mail, 0 none */
 	uint64_t email_domain;            /* hash of its domain, 0 none */
 	char uscc[20];                    /* a checksum-valid USCC, "" otherwise */
 	char id_number[MATCH_ID_MAX];     /* upper-cased id number, "" none */
+	uint32_t core[MATCH_CORE_MAX];    /* name core; tokens separated by ' ' */
+	uint32_t addr[MATCH_ADDR_MAX];    /* address (+ a person's city) words and numbers */
+	uint32_t grams[MATCH_GRAMS_MAX];  /* sorted unique hashes of name bigrams/tokens */
 };
 
 /*

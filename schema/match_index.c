@@ -448,7 +448,7 @@ static long query_slots(const struct match_index *idx, const struct match_record
 			continue;
 		ids = post_ids(ps[k]);
 		strong = match__key_strong(keys[k]);
-		inc = ps[k]->n <= 16 ? 2 : 1; /* a rare key says more than a common one */
+		inc = ps[k]->n <= 64 ? 2 : 1; /* a rare key says more than a common one */
 		for (i = 0; i < ps[k]->n; i++) {
 			uint32_t sl = ids[i];
 			size_t h;
@@ -480,13 +480,33 @@ static long query_slots(const struct match_index *idx, const struct match_record
 			continue;
 		s->list[nc++] = *c;
 	}
-	if (nc > limit) {
+	if (nc > 8) {
+		/*
+		 * Ranked by strong keys, then shared keys. A weak candidate sharing
+		 * less than a quarter of the best weak candidate's keys is noise:
+		 * a true duplicate shares its name's grams, pairs and deletions.
+		 */
+		uint16_t best = 0;
 		qsort(s->list, nc, sizeof *s->list, cand_cmp);
-		nc = limit;
+		for (i = 0; i < nc; i++)
+			if (s->list[i].strong == 0) {
+				best = s->list[i].count;
+				break;
+			}
+		for (i = 0; i < nc; i++)
+			if (s->list[i].strong == 0 && s->list[i].count * 4 < best)
+				break;
+		nc = i;
 	}
+	if (nc > limit)
+		nc = limit;
+	for (i = 0; i < nc && i < 4; i++)
+		__builtin_prefetch(&idx->recs[s->list[i].slot]);
 	for (i = 0; i < nc; i++) {
 		const struct cand *c = &s->list[i];
 		struct match_verdict v;
+		if (i + 4 < nc) /* records are scattered: fetch ahead */
+			__builtin_prefetch(&idx->recs[s->list[i + 4].slot]);
 		match_compare(rec, &idx->recs[c->slot], &idx->params, &v);
 		if (v.decision == MATCH_DISTINCT)
 			continue;

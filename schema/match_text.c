@@ -384,6 +384,9 @@ double match__lev_sim(const uint32_t *a, size_t na, const uint32_t *b, size_t nb
 
 	if (mx == 0)
 		return 0.0;
+	/* lengths far apart: the distance is at least their difference */
+	if ((na > nb ? na - nb : nb - na) * 2 > mx)
+		return 1.0 - (double)(na > nb ? na - nb : nb - na) / (double)mx;
 	return 1.0 - (double)match__lev(a, na, b, nb) / (double)mx;
 }
 
