@@ -183,9 +183,12 @@ static void gen_value(struct sim_world *w, int t, int c, struct sim_value *v)
 		break;
 	case SCOL_MONEY:
 		v->type = SQLITE_INTEGER;
-		/* Past 2^53 sometimes: 64-bit integers must not go through a double. */
-		if (sim_rng_chance(g, 250))
+		/* Past 2^53 sometimes: 64-bit integers must not go through a double;
+		 * and 16 digits below it, where printing "%.15g" loses the last one. */
+		if (sim_rng_chance(g, 200))
 			v->i = sim_rng_range(g, -(1LL << 62), 1LL << 62);
+		else if (sim_rng_chance(g, 100))
+			v->i = sim_rng_range(g, 1000000000000000LL, 1LL << 53);
 		else
 			v->i = sim_rng_range(g, 0, 1000000000);
 		break;
@@ -252,11 +255,20 @@ static bool row_exists(struct sim_world *w, unsigned r, int t, const char *id, b
 	return true;
 }
 
-/* A random row replica r holds, or NULL. */
+#define HOT_ROWS 4
+#define HOT_COLS 6
+
+/*
+ * A random row replica r holds, or NULL. A third of the picks go to the
+ * first few rows ever made (hot rows everyone has), so the same fields are
+ * edited again and again from several sides: concurrent edits, edits of
+ * edits, and stale messages about fields that have moved on since.
+ */
 static const struct sim_rowref *pick_row(struct sim_world *w, unsigned r)
 {
 	for (int tries = 0; tries < 6 && w->nrows > 0; tries++) {
-		const struct sim_rowref *rr = &w->rows[sim_rng_below(&w->rng, w->nrows)];
+		uint64_t span = sim_rng_chance(&w->rng, 333) && w->nrows > HOT_ROWS ? HOT_ROWS : w->nrows;
+		const struct sim_rowref *rr = &w->rows[sim_rng_below(&w->rng, span)];
 		bool yes = false;
 
 		if (!row_exists(w, r, rr->table, rr->id, &yes))
@@ -273,6 +285,16 @@ static bool editable(int t, int c)
 
 	return strcmp(name, "id") != 0 && strcmp(name, "created_at") != 0 &&
 	       strcmp(name, "updated_at") != 0;
+}
+
+/* A random column of table t, half the time one of its first few (hot ones). */
+static int random_col(struct sim_world *w, int t)
+{
+	size_t n = schema_tables[t].ncols;
+
+	if (n > HOT_COLS && sim_rng_chance(&w->rng, 500))
+		n = HOT_COLS;
+	return (int)sim_rng_below(&w->rng, n);
 }
 
 static bool op_insert(struct sim_world *w, unsigned r)
@@ -397,7 +419,7 @@ static bool op_edit(struct sim_world *w, unsigned r, int t, const char *id, int 
 	} else {
 		want = (int)sim_rng_range(&w->rng, 1, 3);
 		for (int tries = 0; tries < 12 && nc < want; tries++) {
-			int c = (int)sim_rng_below(&w->rng, tab->ncols);
+			int c = random_col(w, t);
 			bool seen = false;
 
 			if (!editable(t, c))
@@ -473,7 +495,7 @@ static bool op_concurrent(struct sim_world *w)
 	if (!yes)
 		return true;
 	do {
-		c = (int)sim_rng_below(&w->rng, schema_tables[rr->table].ncols);
+		c = random_col(w, rr->table);
 	} while (!editable(rr->table, c));
 	if (!op_edit(w, a, rr->table, rr->id, c, NULL))
 		return false;
