@@ -1,6 +1,7 @@
 /* Users, Argon2id passwords, devices and their hashed bearer tokens. */
 #include "srv_users.h"
 
+#include <pthread.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -245,6 +246,26 @@ out:
 	return rc;
 }
 
+static char dummy[crypto_pwhash_STRBYTES];
+static pthread_once_t dummy_once = PTHREAD_ONCE_INIT;
+
+static void make_dummy(void)
+{
+	unsigned char pw[16];
+
+	randombytes_buf(pw, sizeof pw);
+	if (crypto_pwhash_str(dummy, (const char *)pw, sizeof pw, crypto_pwhash_OPSLIMIT_INTERACTIVE,
+			      crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0)
+		dummy[0] = '\0';
+}
+
+/* An Argon2id hash of a random password, made once, for logins of unknown users. */
+static const char *dummy_hash(void)
+{
+	pthread_once(&dummy_once, make_dummy);
+	return dummy;
+}
+
 static void token_hash(const char *token, unsigned char out[HASH_BYTES])
 {
 	crypto_generichash(out, HASH_BYTES, (const unsigned char *)token, strlen(token), NULL, 0);
@@ -282,8 +303,13 @@ enum crm_err srv_login(sqlite3 *db, const char *user, const char *password,
 	}
 	sqlite3_finalize(st);
 	st = NULL;
-	/* Same message whether the user is unknown, disabled, or the password wrong. */
-	if (!known || crypto_pwhash_str_verify(pwhash, password, strlen(password)) != 0) {
+	/*
+	 * Same message, and the same Argon2id work, whether the user is unknown,
+	 * disabled, or the password wrong: timing does not tell names apart.
+	 */
+	if (!known)
+		snprintf(pwhash, sizeof pwhash, "%s", dummy_hash());
+	if (crypto_pwhash_str_verify(pwhash, password, strlen(password)) != 0 || !known) {
 		rc = crm_fail(err, CRM_EAUTH, "wrong user name or password");
 		goto out;
 	}
