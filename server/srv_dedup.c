@@ -1472,6 +1472,11 @@ enum crm_err srv_dedup_rewrite(sqlite3 *db, struct sync_changeset *cs, size_t *n
 	return rc;
 }
 
+/*
+ * Any srv_scope entry of the old id counts: held (in_scope 1), or evicted in
+ * a generation the device has not acknowledged yet (it may still have it and
+ * have written under it while the answer was lost).
+ */
 bool srv_dedup_writable(sqlite3 *db, const char *device, const char *id)
 {
 	sqlite3_stmt *st = NULL;
@@ -1481,7 +1486,7 @@ bool srv_dedup_writable(sqlite3 *db, const char *device, const char *id)
 		return false;
 	if (sqlite3_prepare_v2(db,
 			       "SELECT 1 FROM srv_dup_aliases a JOIN srv_scope s ON s.customer_id = a.old_id"
-			       " WHERE a.new_id = ?1 AND s.device_id = ?2 AND s.in_scope = 1 LIMIT 1",
+			       " WHERE a.new_id = ?1 AND s.device_id = ?2 LIMIT 1",
 			       -1, &st, NULL) != SQLITE_OK)
 		return false;
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);

@@ -128,8 +128,8 @@ enum crm_err srv_dedup_rewrite(sqlite3 *db, struct sync_changeset *cs, size_t *n
 
 /*
  * May device write rows of customer id because id is the survivor of a
- * customer the device still holds (its pending edits of the merged-away
- * record, pushed before that record is evicted from it)?
+ * customer the device still holds, or was told to evict in an answer it has
+ * not acknowledged (its pending edits of the merged-away record)?
  */
 bool srv_dedup_writable(sqlite3 *db, const char *device, const char *id);
 
