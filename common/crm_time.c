@@ -181,22 +181,39 @@ static void split(int64_t ms, struct tm *tm, int *millis, bool local)
 		gmtime_r(&t, tm);
 }
 
+/*
+ * The compiler cannot know that struct tm's fields are small, so formatting
+ * goes through a buffer wide enough for any int and is cut to the caller's
+ * size (only reachable for years past 9999).
+ */
+static void copy_out(char out[CRM_TIME_ISO_MAX], const char *wide)
+{
+	size_t n = strnlen(wide, CRM_TIME_ISO_MAX - 1);
+
+	memcpy(out, wide, n);
+	out[n] = '\0';
+}
+
 void crm_time_format_utc(int64_t ms, char out[CRM_TIME_ISO_MAX])
 {
+	char wide[96];
 	struct tm tm;
 	int millis;
 
 	split(ms, &tm, &millis, false);
-	snprintf(out, CRM_TIME_ISO_MAX, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+	snprintf(wide, sizeof wide, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
 		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, millis);
+	copy_out(out, wide);
 }
 
 void crm_time_format_local(int64_t ms, char out[CRM_TIME_ISO_MAX])
 {
+	char wide[96];
 	struct tm tm;
 	int millis;
 
 	split(ms, &tm, &millis, true);
-	snprintf(out, CRM_TIME_ISO_MAX, "%04d-%02d-%02d %02d:%02d", tm.tm_year + 1900, tm.tm_mon + 1,
+	snprintf(wide, sizeof wide, "%04d-%02d-%02d %02d:%02d", tm.tm_year + 1900, tm.tm_mon + 1,
 		 tm.tm_mday, tm.tm_hour, tm.tm_min);
+	copy_out(out, wide);
 }

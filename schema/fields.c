@@ -598,7 +598,7 @@ enum crm_err field_id_number(const char *field, const char *in, char out[19],
 	enum crm_err rc;
 	char *s = NULL;
 	char u[20];
-	int sum = 0, y, m, d, ty, tm, td;
+	int sum = 0, y, m, d, ty = 0, tm = 0, td = 0;
 
 	out[0] = '\0';
 	rc = fields__fold(field, in, &s, err);

@@ -87,7 +87,7 @@ static unsigned call(struct fx *f, const char *token, const char *body, cJSON **
 
 	assert_non_null(json);
 	memset(&req, 0, sizeof req);
-	snprintf(auth, sizeof auth, "Bearer %s", token);
+	snprintf(auth, sizeof auth, "Bearer %s", token ? token : "");
 	req.method = "POST";
 	req.path = "/v1/sync";
 	req.json = json;
@@ -343,8 +343,10 @@ static cJSON *pull_all(struct fx *f, const char *tok, const char *site, char cur
 		cJSON_Delete(ans);
 		assert_int_equal(call(f, tok, b, &ans), 200);
 		free(b);
-		snprintf(cursor, 32, "%s", str(ans, "cursor"));
-		snprintf(ack, 32, "%s", str(ans, "ack"));
+		assert_non_null(str(ans, "cursor"));
+		assert_non_null(str(ans, "ack"));
+		snprintf(cursor, 32, "%s", str(ans, "cursor") ? str(ans, "cursor") : "");
+		snprintf(ack, 32, "%s", str(ans, "ack") ? str(ans, "ack") : "");
 		more = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(ans, "more"));
 	}
 	return ans;
