@@ -248,7 +248,7 @@ enum crm_err srv_dedup_open(sqlite3 *db, struct srv_dedup **out, struct crm_erro
 		rc = db_fail(db, err, "dedup index");
 		goto out;
 	}
-	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+	for (step = sqlite3_step(st); step == SQLITE_ROW; step = sqlite3_step(st)) {
 		struct match_input in;
 		struct crm_error ignore;
 		enum crm_err r;
