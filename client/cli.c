@@ -259,7 +259,7 @@ void cli_help(FILE *f, const char *usage, const char *summary, const struct sche
 			} else {
 				snprintf(help, sizeof help, "%s", c->help);
 			}
-			if (c->flags & SCOL_REQUIRED) {
+			if ((accept & CLI_NEW) && (c->flags & SCOL_REQUIRED)) {
 				size_t len = strlen(help);
 
 				snprintf(help + len, sizeof help - len, " [required]");

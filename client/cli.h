@@ -25,7 +25,8 @@ enum cli_accept {
 	CLI_DELETED = 1 << 2,  /* --deleted */
 	CLI_FORCE = 1 << 3,    /* --force */
 	CLI_CUSTOMER = 1 << 4, /* --customer REF */
-	CLI_COLUMNS = 1 << 5   /* one flag per settable column of the table */
+	CLI_COLUMNS = 1 << 5,  /* one flag per settable column of the table */
+	CLI_NEW = 1 << 6       /* the command creates a row: its help marks required columns */
 };
 
 /* A command's own option. */
@@ -66,7 +67,7 @@ void cli_flag_name(const char *col, char *out, size_t n);
 
 /*
  * Prints the help of one command: usage line, summary, its options (column
- * flags from the metadata, marked when required), then the examples
+ * flags from the metadata, marked when required if accept has CLI_NEW), then the examples
  * (NULL-terminated, may be NULL).
  */
 void cli_help(FILE *f, const char *usage, const char *summary, const struct schema_table *t,

@@ -33,6 +33,10 @@ static const char *const order_cols[] = {"ordered_at", "customer", "amount", "no
 static const char *const order_heads[] = {"when", "customer", "amount", "note", "id", NULL};
 static const char *const task_cols[] = {"due_at", "customer", "title", "done_at", "id", NULL};
 static const char *const task_heads[] = {"due", "customer", "title", "done", "id", NULL};
+static const char *const visit_examples[] = {
+	"crm visit 华信 --note \"介绍新产品，客户有兴趣\" --outcome 有意向 --next-step 发报价 --next +3d",
+	"crm visit 华信 --note 上门拜访 --satisfaction 4 --latitude 22.54 --longitude 114.05",
+	"crm visit ACME --note \"Met the buyer\" --next-step \"send quote\" --next tomorrow", NULL};
 
 static const char *const contact_add_ex[] = {
 	"crm contact add 华信 --name 李娜 --title 采购经理 --phone 13900001111 --wechat lina_sz",
@@ -127,7 +131,8 @@ static int child_add(const struct child_spec *s, const char *preset_kind, int ar
 					     : s->add_usage,
 			 preset_kind ? "Logs a visit: the same as `crm activity add CUSTOMER --kind visit`."
 				     : s->add_summary,
-			 t, accept, NULL, s->add_examples);
+			 t, preset_kind ? accept : accept | CLI_NEW, NULL,
+			 preset_kind ? visit_examples : s->add_examples);
 		goto out;
 	}
 	ref = a.customer ? a.customer : a.npos > 0 ? a.pos[0] : NULL;

@@ -104,7 +104,7 @@ int cmd_import(int argc, char **argv, struct cli_ctx *ctx)
 		char what[600];
 
 		replica_rollback(&rep);
-		snprintf(what, sizeof what, "import %s", file ? file : "");
+		snprintf(what, sizeof what, "import%s%s", file ? " " : "", file ? file : "");
 		status = cli_report(what, &err);
 		goto out;
 	}

@@ -78,7 +78,7 @@ static int customer_add(int argc, char **argv, struct cli_ctx *ctx)
 		"crm customer add --kind person --name 王小明 --phone 13912345678 --city 上海",
 		"crm customer add --name \"ACME Trading\" --email Sales@ACME.example --city London",
 		NULL};
-	const unsigned accept = CLI_COLUMNS | CLI_JSON | CLI_FORCE;
+	const unsigned accept = CLI_COLUMNS | CLI_JSON | CLI_FORCE | CLI_NEW;
 	const struct schema_table *t = customers();
 	struct cli_args a;
 	struct replica rep = {0};
@@ -418,6 +418,7 @@ static int customer_delete(int argc, char **argv, struct cli_ctx *ctx)
 	struct row r = {0};
 	struct crm_error err;
 	char id[CRM_ID_SIZE];
+	bool was_deleted;
 	enum crm_err rc;
 	int status = 0;
 
@@ -435,9 +436,17 @@ static int customer_delete(int argc, char **argv, struct cli_ctx *ctx)
 	if (rc == CRM_OK)
 		rc = one_ref(&rep, &a, usage, id, &err);
 	if (rc == CRM_OK)
-		rc = rows_delete(rep.db, t, id, &err);
-	if (rc == CRM_OK)
 		rc = rows_get(rep.db, t, id, &r, &err);
+	/* A customer named by its full id may be deleted already: deleting it
+	 * again would only stamp a new updated_at and send a change to sync. */
+	was_deleted = rc == CRM_OK && row_get(&r, "deleted") &&
+		      row_get(&r, "deleted")->type == SV_INT && row_get(&r, "deleted")->i;
+	if (rc == CRM_OK && !was_deleted) {
+		row_release(&r);
+		rc = rows_delete(rep.db, t, id, &err);
+		if (rc == CRM_OK)
+			rc = rows_get(rep.db, t, id, &r, &err);
+	}
 	if (rc == CRM_OK)
 		rc = replica_commit(&rep, &err);
 	if (rc != CRM_OK) {
@@ -448,7 +457,8 @@ static int customer_delete(int argc, char **argv, struct cli_ctx *ctx)
 	if (a.json || ctx->json)
 		view_json_row(stdout, &r);
 	else
-		printf("deleted customer %s (id %s)\n", row_text(&r, "name"), id);
+		printf("%s customer %s (id %s)\n", was_deleted ? "already deleted:" : "deleted",
+		       row_text(&r, "name"), id);
 out:
 	row_release(&r);
 	replica_close(&rep);

@@ -375,16 +375,22 @@ enum crm_err csvio_import(sqlite3 *db, const struct schema_table *t, FILE *in,
 		}
 		if (csv_parse(&p, line, (size_t)n, field_cb, record_cb, &im) != (size_t)n &&
 		    im.fatal == CRM_OK) {
-			im.fatal = crm_fail(err, CRM_EFORMAT, "line %ld: malformed CSV (%s): quote "
-					    "fields that hold commas, quotes or line breaks",
-					    im.line, csv_strerror(csv_error(&p)));
+			im.fatal = csv_error(&p) == CSV_EPARSE
+					   ? crm_fail(err, CRM_EFORMAT, "line %ld: malformed CSV, a "
+						      "stray quote: quote fields that hold commas, "
+						      "quotes or line breaks, and double the quotes "
+						      "inside them (\"\"); nothing imported", im.line)
+					   : crm_fail(err, CRM_EFORMAT, "line %ld: cannot read the "
+						      "CSV: %s; nothing imported", im.line,
+						      csv_strerror(csv_error(&p)));
 		}
 	}
 	if (im.fatal == CRM_OK && ferror(in))
 		im.fatal = crm_fail(err, CRM_EIO, "cannot read the file");
 	if (im.fatal == CRM_OK && csv_fini(&p, field_cb, record_cb, &im) != 0 && im.fatal == CRM_OK)
-		im.fatal = crm_fail(err, CRM_EFORMAT, "line %ld: malformed CSV at the end of the file "
-				    "(%s): an unclosed quote?", im.rec_line, csv_strerror(csv_error(&p)));
+		im.fatal = crm_fail(err, CRM_EFORMAT, "line %ld: a quoted field runs to the end of "
+				    "the file: add the closing quote (\"); nothing imported",
+				    im.rec_line);
 	if (im.fatal == CRM_OK && !im.have_header)
 		im.fatal = crm_fail(err, CRM_EFORMAT, "the file is empty: the first line must name "
 				    "the columns");

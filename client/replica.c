@@ -81,7 +81,8 @@ enum crm_err replica_open(const char *path, struct replica *r, struct crm_error 
 		goto out;
 	if (sqlite3_open_v2(r->path, &r->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
 	    SQLITE_OK) {
-		rc = crm_fail(err, CRM_EDB, "cannot open the replica %s: %s", r->path,
+		rc = crm_fail(err, CRM_EDB, "cannot open the replica %s: %s: check that its "
+			      "directory exists and is writable, or set CRM_HOME or --db", r->path,
 			      r->db ? sqlite3_errmsg(r->db) : "out of memory");
 		goto out;
 	}
@@ -99,8 +100,14 @@ enum crm_err replica_open(const char *path, struct replica *r, struct crm_error 
 		goto out;
 	}
 	rc = schema_migrate(r->db, NULL, err);
-	if (rc != CRM_OK)
+	if (rc != CRM_OK) {
+		/* Say which file: with --db and CRM_HOME it is not always obvious. */
+		char why[sizeof err->msg];
+
+		snprintf(why, sizeof why, "%s", err->msg);
+		rc = crm_fail(err, rc, "the replica %s: %s", r->path, why);
 		goto out;
+	}
 	if (schema_tables_count > sizeof specs / sizeof specs[0]) {
 		rc = crm_fail(err, CRM_EINTERNAL, "too many tables");
 		goto out;

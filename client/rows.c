@@ -589,9 +589,11 @@ enum crm_err rows_resolve(sqlite3 *db, const struct schema_table *t, const char 
 		if (c.n > 1)
 			return ambiguous(t, ref, &c, db, count, ref, NULL, err);
 	}
-	return crm_fail(err, CRM_ENOTFOUND, "no %s matches \"%s\": try `crm %s` to find it",
-			t->singular, ref,
-			strcmp(t->name, "customers") == 0 ? "search TEXT" : "... list");
+	if (strcmp(t->name, "customers") == 0)
+		return crm_fail(err, CRM_ENOTFOUND, "no customer matches \"%s\": try `crm search "
+				"TEXT` to find it", ref);
+	return crm_fail(err, CRM_ENOTFOUND, "no %s matches \"%s\": try `crm %s list` to find it",
+			t->singular, ref, t->singular);
 found:
 	if (rc == CRM_OK)
 		memcpy(id, c.ids[0], CRM_ID_SIZE);
