@@ -126,4 +126,31 @@ assert_eq "$(lsql b "SELECT count(*) FROM customers WHERE name LIKE 'Acme%'")" 0
 laptop b customer edit 华信 --phone "138 0013 8000" --city 深圳 >/dev/null
 sync_ok b
 assert_eq "$(sql "SELECT count(*) FROM customers WHERE deleted = 0 AND name LIKE '%华信%'")" 2 "a dismissed pair stays apart"
+# --- a review pair merged by head office while serve runs; the manager held both
+echo carol-pw | S user add carol --role rep --team east >/dev/null
+login c carol
+laptop c customer add --name "Globex Corporation" --city Springfield >/dev/null
+sync_ok c
+sleep 0.05
+laptop a customer add --name "Globex Corp" --city Springfield >/dev/null
+laptop a visit Globex --note "alice: globex visit" >/dev/null
+sync_ok a
+G1=$(sql "SELECT id FROM customers WHERE name = 'Globex Corporation'")
+G2=$(sql "SELECT id FROM customers WHERE name = 'Globex Corp'")
+assert_eq "$(sql "SELECT status FROM srv_dup_pairs WHERE '$G1' IN (a, b) AND '$G2' IN (a, b)")" open \
+	"a name-only likeness waits for review"
+sync_ok m
+assert_eq "$(lsql m "SELECT count(*) FROM customers WHERE name LIKE 'Globex%'")" 2 "the manager holds both"
+S dup merge "$G2" "$G1" >"$T/merge.out" || fail "dup merge beside serve: $(cat "$T/merge.out")"
+sync_ok m
+assert_eq "$(lsql m "SELECT id FROM customers WHERE name LIKE 'Globex%'")" "$G1" \
+	"the manager keeps the survivor only"
+assert_eq "$(lsql m "SELECT customer_id FROM activities WHERE note = 'alice: globex visit'")" "$G1" \
+	"with alice's visit under it"
+sync_ok a
+grep -q "your customer Globex Corp ($G2) was merged into Globex Corporation ($G1) (owned by carol" \
+	"$T/last-sync.out" || fail "alice is told: $(cat "$T/last-sync.out")"
+assert_eq "$(lsql a "SELECT count(*) FROM customers WHERE name LIKE 'Globex%'")" 0 "alice's copy left"
+sync_ok c
+assert_eq "$(lsql c "SELECT count(*) FROM activities WHERE customer_id = '$G1'")" 1 "carol got alice's visit"
 stop_server
