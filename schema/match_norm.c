@@ -18,7 +18,8 @@
 /* Chinese legal forms, longest first (stripped from the end). */
 static const char *const zh_legal[] = {
 	"股份有限公司", "有限责任公司", "集团有限公司", "集团股份有限公司", "有限公司",
-	"股份公司", "集团公司", "总公司", "集团", "公司", "总部", NULL};
+	"股份公司", "集团公司", "总公司", "集团", "公司", "总部", "有限合伙", "普通合伙",
+	"合伙企业", "个人独资企业", "个体工商户", NULL};
 
 /* Chinese branch markers (stripped from the end, set branch). */
 static const char *const zh_branch[] = {"分公司", "分店", "办事处", "分厂", "营业部",
@@ -29,7 +30,8 @@ static const char *const zh_branch[] = {"分公司", "分店", "办事处", "分
 static const char *const en_legal[] = {
 	"ltd", "limited", "co", "company", "inc", "incorporated", "corp", "corporation",
 	"llc", "gmbh", "plc", "llp", "pte", "pty", "sa", "ag", "bv", "nv", "srl", "spa",
-	"kk", "group", "lp", "ltda", "oy", "ab", "as", "sarl", "sdn", "bhd", NULL};
+	"kk", "group", "lp", "ltda", "oy", "ab", "as", "sarl", "sdn", "bhd", "pvt", "private",
+	"incorporated", "limitada", "ag", "kg", "co.", NULL};
 
 /* English words reps abbreviate, and the form both sides are brought to. */
 static const char *const en_abbrev[][2] = {
@@ -166,6 +168,32 @@ static size_t zh_region_prefix(const char *s, int *reg)
 		}
 	}
 	return best;
+}
+
+/*
+ * A district (1-3 CJK characters then 区, 县 or 新区) at the start of s,
+ * leaving at least two characters: its byte length, or 0.
+ */
+static size_t district_len(const char *s)
+{
+	static const char *const suf[] = {"新区", "区", "县", NULL};
+	size_t n = strlen(s), chars, i;
+
+	for (chars = 1; chars <= 3; chars++) {
+		size_t off = 0, c;
+		for (c = 0; c < chars; c++) {
+			uint32_t cp;
+			if (off + 3 > n || match__decode(s + off, &cp, 1) != 1 || !match__is_cjk(cp))
+				return 0;
+			off += 3;
+		}
+		for (i = 0; suf[i]; i++) {
+			size_t k = strlen(suf[i]);
+			if (off + k + 6 <= n && strncmp(s + off, suf[i], k) == 0)
+				return off + k;
+		}
+	}
+	return 0;
 }
 
 /* Region at the end of s: byte offset where it starts, or strlen(s). */
@@ -437,6 +465,8 @@ static int parse_company(struct match_record *r, char *f)
 				size_t k = zh_region_prefix(first, &reg);
 				if (k > 0 && k < strlen(first)) {
 					r->region = better_region(r->region, reg);
+					/* 深圳市南山区华信: the district after a city goes too */
+					k += district_len(first + k);
 					tk.t[0] = first + k;
 					changed = 1;
 				} else if (k > 0 && tk.n > 1) {

@@ -87,6 +87,8 @@ static void test_chinese_company_normalization(void **state)
 	struct match_record c = company("华信科技");
 	struct match_record d = company("广东省深圳市华信科技股份有限公司");
 	struct match_record e = company("深圳 华信科技 有限公司");
+	struct match_record f = company("深圳市南山区华信科技有限公司");
+	struct match_record g = company("华信投资（有限合伙）");
 	char buf[128];
 
 	(void)state;
@@ -100,6 +102,11 @@ static void test_chinese_company_normalization(void **state)
 	assert_string_equal(buf, "华信科技");
 	core_text(&e, buf, sizeof buf);
 	assert_string_equal(buf, "华信科技");
+	core_text(&f, buf, sizeof buf);
+	assert_string_equal(buf, "华信科技"); /* the district after the city goes */
+	core_text(&g, buf, sizeof buf);
+	assert_string_equal(buf, "华信投资"); /* a partnership's legal form */
+	assert_int_equal(f.region, match__region_lookup("深圳"));
 	assert_int_equal(a.region, match__region_lookup("深圳"));
 	assert_int_equal(b.region, a.region);
 	assert_int_equal(d.region, a.region); /* the city, not the province */
@@ -128,6 +135,7 @@ static void test_english_company_normalization(void **state)
 	struct match_record e = company("ACME International Trading Corp. Shanghai");
 	struct match_record f = company("Acme & Sons Tech Inc");
 	struct match_record g = company("Acme and Sons Technology Incorporated");
+	struct match_record h = company("Acme Sons Tech Pvt. Ltd.");
 	char buf[128];
 
 	(void)state;
@@ -146,6 +154,8 @@ static void test_english_company_normalization(void **state)
 	core_text(&f, buf, sizeof buf);
 	assert_string_equal(buf, "acme sons technology");
 	core_text(&g, buf, sizeof buf);
+	assert_string_equal(buf, "acme sons technology");
+	core_text(&h, buf, sizeof buf);
 	assert_string_equal(buf, "acme sons technology");
 	assert_int_equal(decide(&d, &e), MATCH_MATCH);
 	/* names alone, no region on either side: queued, never merged blind */
