@@ -148,7 +148,8 @@ int cmd_import(int argc, char **argv, struct cli_ctx *ctx)
 		out_json_print(o, stdout);
 		cJSON_Delete(o);
 	} else {
-		printf("imported %zu %s, refused %zu\n", report.imported, t->name, report.refused);
+		printf("imported %zu %s, refused %zu\n", report.imported,
+		       report.imported == 1 ? t->singular : t->name, report.refused);
 	}
 out:
 	if (in && in != stdin)

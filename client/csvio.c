@@ -104,6 +104,30 @@ static enum crm_err refuse(struct importer *im, const char *reason)
 	return CRM_OK;
 }
 
+/*
+ * A header name as the column it means: spreadsheets people write by hand say
+ * "Name", "Ext Ref" or "ext-ref" for ext_ref. ASCII letters are lower-cased,
+ * spaces and dashes become underscores; longer names than any column are kept
+ * as they are (they match nothing either way).
+ */
+static const char *header_key(const char *name, char *buf, size_t n)
+{
+	size_t len = strlen(name);
+
+	if (len >= n)
+		return name;
+	for (size_t i = 0; i <= len; i++) {
+		char ch = name[i];
+
+		if (ch >= 'A' && ch <= 'Z')
+			ch = (char)(ch - 'A' + 'a');
+		else if (ch == ' ' || ch == '-')
+			ch = '_';
+		buf[i] = ch;
+	}
+	return buf;
+}
+
 static enum crm_err read_header(struct importer *im)
 {
 	const struct schema_table *t = im->t;
@@ -116,12 +140,12 @@ static enum crm_err read_header(struct importer *im)
 				MAX_FIELDS);
 	for (size_t i = 0; i < im->nfields; i++) {
 		const char *name = im->fields[i];
+		const char *key;
 		const struct schema_column *c;
+		char buf[64];
 
-		/* A BOM in front of the first name is Excel's habit. */
-		if (i == 0 && strncmp(name, "\xef\xbb\xbf", 3) == 0)
-			name += 3;
-		c = schema_column_find(t, name);
+		key = header_key(name, buf, sizeof buf);
+		c = schema_column_find(t, key);
 		if (c && (c->flags & SCOL_SERVER)) {
 			size_t len = strlen(im->rep->ignored);
 
@@ -131,7 +155,7 @@ static enum crm_err read_header(struct importer *im)
 		} else if (c) {
 			im->kind[i] = H_COLUMN;
 			im->col[i] = (int)(c - t->cols);
-		} else if (t->parent && strcmp(name, "customer_ext_ref") == 0) {
+		} else if (t->parent && strcmp(key, "customer_ext_ref") == 0) {
 			im->kind[i] = H_EXT_REF;
 		} else {
 			char list[CRM_ERRMSG_MAX / 2];
@@ -365,15 +389,25 @@ enum crm_err csvio_import(sqlite3 *db, const struct schema_table *t, FILE *in,
 		return crm_fail(err, CRM_ENOMEM, "out of memory");
 	for (n = getline(&line, &cap, in); n > 0 && im.fatal == CRM_OK;
 	     n = getline(&line, &cap, in)) {
+		const char *text = line;
+		size_t len = (size_t)n;
+
 		im.line++;
+		/* Excel's "CSV UTF-8" puts a BOM before the header, often before a
+		 * quote: drop it before libcsv sees a quote that does not start the
+		 * field. */
+		if (im.line == 1 && len >= 3 && memcmp(text, "\xef\xbb\xbf", 3) == 0) {
+			text += 3;
+			len -= 3;
+		}
 		/* Blank lines between records are not records (libcsv skips them too). */
-		if (!im.in_record && blank(line, (size_t)n))
+		if (!im.in_record && blank(text, len))
 			continue;
 		if (!im.in_record) {
 			im.in_record = true;
 			im.rec_line = im.line;
 		}
-		if (csv_parse(&p, line, (size_t)n, field_cb, record_cb, &im) != (size_t)n &&
+		if (csv_parse(&p, text, len, field_cb, record_cb, &im) != len &&
 		    im.fatal == CRM_OK) {
 			im.fatal = csv_error(&p) == CSV_EPARSE
 					   ? crm_fail(err, CRM_EFORMAT, "line %ld: malformed CSV, a "

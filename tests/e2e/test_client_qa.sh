@@ -72,6 +72,17 @@ expect 1 'line 3: malformed CSV, a stray quote: .*double the quotes.*nothing imp
   import customers "$T/stray.csv"
 grep -q 'strict' "$T/err" && fail "malformed CSV message shows libcsv internals: $(cat "$T/err")"
 
+# Hand-written headers: "Name", "Ext Ref", "customer-ext-ref" mean the columns.
+printf '\xef\xbb\xbf"Name","Phone","Ext Ref"\r\nGlobex,+1 415 555 2671,G-1\r\n' >"$T/caps.csv"
+out=$(crm import customers "$T/caps.csv" 2>&1) || fail "import with capitalized headers: $out"
+[ "$out" = "imported 1 customer, refused 0" ] || fail "import summary: $out"
+printf 'Customer-Ext-Ref,Kind,Note\nG-1,call,首次电话\n' >"$T/acts.csv"
+out=$(crm import activities "$T/acts.csv" 2>&1) || fail "import activities with capitalized headers: $out"
+crm --json activity list Globex | python3 -c 'import json,sys; a=json.load(sys.stdin); assert [x["note"] for x in a] == ["首次电话"], a' \
+  || fail "imported activity not under Globex"
+printf 'Name,Colour\nx,red\n' >"$T/colour.csv"
+expect 1 'unknown column "Colour"' -- import customers "$T/colour.csv"
+
 # Deleting a deleted customer (named by its full id) changes nothing: no new
 # updated_at, no change queued for sync.
 id=$(crm --json customer add --name 待删除客户 | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
