@@ -148,13 +148,18 @@ static void print_line(FILE *f, const struct out_table *t, const size_t *width,
 {
 	size_t last = last_shown(width, t->ncols);
 
-	for (size_t c = 0; c < t->ncols; c++) {
+	/* Empty cells at the end of this line are not padded: no trailing blanks. */
+	while (last > 0 && !t->right[last] && (!cells[last] || !cells[last][0]))
+		last--;
+	for (size_t c = 0; c <= last; c++) {
 		/* A column with neither header nor values is left out. */
 		if (!width[c])
 			continue;
 		print_cell(f, cells[c], width[c], t->right[c], c == last);
-		fputs(c == last ? "\n" : "  ", f);
+		if (c != last)
+			fputs("  ", f);
 	}
+	fputc('\n', f);
 }
 
 void out_table_print(const struct out_table *t, FILE *f, size_t max_width)

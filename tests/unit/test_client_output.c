@@ -153,6 +153,31 @@ static void test_table_leaves_out_empty_columns(void **state)
 	out_table_release(&t);
 }
 
+static void test_table_no_trailing_blanks(void **state)
+{
+	static const char *const head[] = {"kind", "note", "follow up"};
+	static const char *const r1[] = {"visit", "上门拜访", ""};
+	static const char *const r2[] = {"call", "", ""};
+	static const char *const r3[] = {"visit", "报价", "2026-11-27"};
+	struct out_table t;
+	char *s;
+
+	(void)state;
+	assert_int_equal(out_table_init(&t, 3, head), CRM_OK);
+	assert_int_equal(out_table_add(&t, r1), CRM_OK);
+	assert_int_equal(out_table_add(&t, r2), CRM_OK);
+	assert_int_equal(out_table_add(&t, r3), CRM_OK);
+	s = render(&t, 40);
+	/* Rows whose last cells are empty end at their last value. */
+	assert_string_equal(s, "kind   note      follow up\n"
+			       "-----  --------  ----------\n"
+			       "visit  上门拜访\n"
+			       "call\n"
+			       "visit  报价      2026-11-27\n");
+	free(s);
+	out_table_release(&t);
+}
+
 static void test_money(void **state)
 {
 	char out[64];
@@ -236,6 +261,7 @@ int main(void)
 		cmocka_unit_test(test_table_aligns_cjk),
 		cmocka_unit_test(test_table_truncates_and_flattens),
 		cmocka_unit_test(test_table_leaves_out_empty_columns),
+		cmocka_unit_test(test_table_no_trailing_blanks),
 		cmocka_unit_test(test_money),
 		cmocka_unit_test(test_row_json),
 		cmocka_unit_test(test_value_for_people),
