@@ -23,6 +23,8 @@
 #define PENDING_MAX 4096
 
 struct srv_dedup {
+	sqlite3 *db;        /* the connection the cached statements belong to */
+	sqlite3_stmt *load; /* cust_load's SELECT, prepared once on db */
 	struct match_index *idx;
 	int64_t touched; /* srv_dup_touched read up to this seq */
 	/*
@@ -106,24 +108,37 @@ static enum crm_err db_fail(sqlite3 *db, struct crm_error *err, const char *what
 	return crm_fail(err, CRM_EDB, "%s: %s", what, sqlite3_errmsg(db));
 }
 
-/* Loads customer id (c->exists false when there is none). Release with cust_release. */
-static enum crm_err cust_load(sqlite3 *db, const char *id, struct cust *c, struct crm_error *err)
+/*
+ * Loads customer id (c->exists false when there is none). Release with
+ * cust_release. d (may be NULL) keeps the statement prepared when db is its
+ * connection (serve matches every pushed customer).
+ */
+static enum crm_err cust_load(struct srv_dedup *d, sqlite3 *db, const char *id, struct cust *c,
+			      struct crm_error *err)
 {
 	const struct schema_table *t = ctab();
 	sqlite3_stmt *st = NULL;
-	char sql[2048];
-	size_t len;
+	bool cached = d && d->db == db;
 	enum crm_err rc = CRM_OK;
 	int step;
 
 	memset(c, 0, sizeof *c);
-	len = (size_t)snprintf(sql, sizeof sql, "SELECT ");
-	for (size_t i = 0; i < t->ncols && i < NCOLS_MAX; i++)
-		len += (size_t)snprintf(sql + len, sizeof sql - len, "%s\"%s\"", i ? ", " : "",
-					t->cols[i].name);
-	snprintf(sql + len, sizeof sql - len, " FROM customers WHERE id = ?1");
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
-		return db_fail(db, err, "customer");
+	if (cached && d->load) {
+		st = d->load;
+	} else {
+		char sql[2048];
+		size_t len = (size_t)snprintf(sql, sizeof sql, "SELECT ");
+
+		for (size_t i = 0; i < t->ncols && i < NCOLS_MAX; i++)
+			len += (size_t)snprintf(sql + len, sizeof sql - len, "%s\"%s\"", i ? ", " : "",
+						t->cols[i].name);
+		snprintf(sql + len, sizeof sql - len, " FROM customers WHERE id = ?1");
+		if (sqlite3_prepare_v3(db, sql, -1, cached ? SQLITE_PREPARE_PERSISTENT : 0, &st,
+				       NULL) != SQLITE_OK)
+			return db_fail(db, err, "customer");
+		if (cached)
+			d->load = st;
+	}
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 	step = sqlite3_step(st);
 	if (step == SQLITE_ROW) {
@@ -146,7 +161,12 @@ static enum crm_err cust_load(sqlite3 *db, const char *id, struct cust *c, struc
 	} else if (step != SQLITE_DONE) {
 		rc = db_fail(db, err, "customer");
 	}
-	sqlite3_finalize(st);
+	if (cached) {
+		sqlite3_reset(st);
+		sqlite3_clear_bindings(st);
+	} else {
+		sqlite3_finalize(st);
+	}
 	if (rc != CRM_OK)
 		cust_release(c);
 	return rc;
@@ -190,7 +210,7 @@ static enum crm_err index_sync_one(struct srv_dedup *d, sqlite3 *db, const char 
 	if (!d)
 		return CRM_OK;
 	pend(d, id);
-	rc = cust_load(db, id, &c, err);
+	rc = cust_load(d, db, id, &c, err);
 	if (rc != CRM_OK)
 		return rc;
 	if (!c.live) {
@@ -235,6 +255,7 @@ enum crm_err srv_dedup_open(sqlite3 *db, struct srv_dedup **out, struct crm_erro
 	*out = NULL;
 	if (!d)
 		return crm_fail(err, CRM_ENOMEM, "out of memory");
+	d->db = db;
 	rc = match_index_new(&d->idx, NULL, err);
 	if (rc != CRM_OK)
 		goto out;
@@ -286,6 +307,7 @@ void srv_dedup_free(struct srv_dedup *d)
 {
 	if (!d)
 		return;
+	sqlite3_finalize(d->load);
 	match_index_free(d->idx);
 	pending_clear(d);
 	free(d->pending);
@@ -820,9 +842,9 @@ enum crm_err srv_dedup_merge(struct srv_dedup *d, sqlite3 *db, struct sync_db *s
 	sync_changeset_init(&lsnap);
 	sync_changeset_init(&after);
 	memset(&cy, 0, sizeof cy);
-	rc = cust_load(db, x, &cx, err);
+	rc = cust_load(d, db, x, &cx, err);
 	if (rc == CRM_OK)
-		rc = cust_load(db, y, &cy, err);
+		rc = cust_load(d, db, y, &cy, err);
 	if (rc != CRM_OK)
 		goto out;
 	if (!cx.exists || !cy.exists) {
@@ -1157,9 +1179,9 @@ enum crm_err srv_dedup_unmerge(struct srv_dedup *d, sqlite3 *db, struct sync_db 
 	info->merge_id = m.id;
 	copy_str(info->survivor, sizeof info->survivor, m.survivor);
 	copy_str(info->merged, sizeof info->merged, m.merged);
-	rc = cust_load(db, m.survivor, &sv, err);
+	rc = cust_load(d, db, m.survivor, &sv, err);
 	if (rc == CRM_OK)
-		rc = cust_load(db, m.merged, &lo, err);
+		rc = cust_load(d, db, m.merged, &lo, err);
 	if (rc != CRM_OK)
 		goto out;
 	if (!lo.exists || !sv.exists) {
@@ -1322,7 +1344,7 @@ enum crm_err srv_dedup_check(struct srv_dedup *d, sqlite3 *db, struct sync_db *s
 
 	if (merged_into)
 		merged_into[0] = '\0';
-	rc = cust_load(db, id, &c, err);
+	rc = cust_load(d, db, id, &c, err);
 	if (rc != CRM_OK)
 		return rc;
 	copy_str(self, sizeof self, c.exists ? c.id : id);
@@ -1352,7 +1374,7 @@ enum crm_err srv_dedup_check(struct srv_dedup *d, sqlite3 *db, struct sync_db *s
 		struct cust o;
 		char status[16];
 
-		rc = cust_load(db, cand[i], &o, err);
+		rc = cust_load(d, db, cand[i], &o, err);
 		if (rc != CRM_OK)
 			break;
 		if (!o.live) {
@@ -1411,7 +1433,18 @@ enum crm_err srv_dedup_rewrite(sqlite3 *db, struct sync_changeset *cs, size_t *n
 {
 	enum crm_err rc = CRM_OK;
 	size_t count = 0;
+	sqlite3_stmt *st = NULL;
+	bool any = false;
 
+	if (n)
+		*n = 0;
+	/* Most pushes meet a pool without any merge yet: one look and done. */
+	if (sqlite3_prepare_v2(db, "SELECT 1 FROM srv_dup_aliases LIMIT 1", -1, &st, NULL) != SQLITE_OK)
+		return db_fail(db, err, "aliases");
+	any = sqlite3_step(st) == SQLITE_ROW;
+	sqlite3_finalize(st);
+	if (!any)
+		return CRM_OK;
 	for (size_t i = 0; i < cs->nrows && rc == CRM_OK; i++) {
 		struct sync_row *r = &cs->rows[i];
 		const struct schema_table *t = schema_table_find(r->table);
@@ -1630,10 +1663,10 @@ enum crm_err srv_dedup_pair_state(sqlite3 *db, const char *x, const char *y, cha
 
 	*live = false;
 	status[0] = '\0';
-	rc = cust_load(db, x, &a, err);
+	rc = cust_load(NULL, db, x, &a, err);
 	if (rc != CRM_OK)
 		return rc;
-	rc = cust_load(db, y, &b, err);
+	rc = cust_load(NULL, db, y, &b, err);
 	if (rc == CRM_OK) {
 		*live = a.live && b.live;
 		rc = pair_status(db, x, y, status, err);
