@@ -24,6 +24,13 @@ extern const size_t match__nregions;
 int match__region_lookup(const char *folded);
 
 /*
+ * Like match__region_lookup, and else a city the table does not know: two or
+ * three CJK characters followed by 市 (or without 市 when !need_suffix, for
+ * the city column) get an id of their own above the table (no province).
+ */
+int match__region_guess(const char *folded, int need_suffix);
+
+/*
  * 2 if a and b (region indexes, -1 unknown) are the same place, 1 if one
  * is unknown or contains the other (a province and one of its cities),
  * 0 if they are different places.

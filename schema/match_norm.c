@@ -136,7 +136,7 @@ static int16_t better_region(int16_t cur, int cand)
 		return cur;
 	if (cur < 0 || cur == 0)
 		return (int16_t)cand;
-	if (match__regions[cand].parent == cur)
+	if (cand < (int)match__nregions && match__regions[cand].parent == cur)
 		return (int16_t)cand;
 	return cur;
 }
@@ -156,7 +156,31 @@ static size_t zh_region_prefix(const char *s, int *reg)
 			*reg = (int)i;
 		}
 	}
-	if (best) {
+	if (!best) {
+		/* a city the table does not know, written with 市: 潍坊市华信 */
+		size_t n = strlen(s), k;
+		for (k = 6; k <= 9; k += 3) {
+			char buf[16];
+			static const char *const not_city[] = {"超", "门", "城", "夜", "股", "集",
+								"菜", "花", NULL};
+			size_t j;
+			int bad = 0;
+			if (n < k + 3 + 6 || strncmp(s + k, "市", 3) != 0)
+				continue;
+			for (j = 0; not_city[j]; j++) /* 超市, 门市, 城市 ... are not cities */
+				if (strncmp(s + k - 3, not_city[j], 3) == 0)
+					bad = 1;
+			if (bad)
+				continue;
+			memcpy(buf, s, k + 3);
+			buf[k + 3] = '\0';
+			*reg = match__region_guess(buf, 1);
+			if (*reg >= 0)
+				return k + 3;
+		}
+		return 0;
+	}
+	{
 		static const char *const suf[] = {"特别行政区", "维吾尔自治区", "壮族自治区",
 						  "回族自治区", "自治区", "省", "市", NULL};
 		for (i = 0; suf[i]; i++) {
@@ -340,7 +364,7 @@ static int parse_company(struct match_record *r, char *f)
 			}
 			save = *q;
 			*q = '\0';
-			reg = match__region_lookup(p + 1);
+			reg = match__region_guess(p + 1, 1);
 			*q = save;
 			if (reg >= 0) {
 				r->region = better_region(r->region, reg);
@@ -790,9 +814,9 @@ enum crm_err match_record_init(struct match_record *out, const struct match_inpu
 		if (!g)
 			goto nomem;
 		if (out->branch)
-			out->branch_region = (int16_t)match__region_lookup(g);
+			out->branch_region = (int16_t)match__region_guess(g, 0);
 		else
-			out->region = (int16_t)match__region_lookup(g);
+			out->region = (int16_t)match__region_guess(g, 0);
 		free(g);
 	}
 	if (in->phone && *in->phone) {

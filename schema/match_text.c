@@ -103,6 +103,111 @@ const struct match__region match__regions[] = {
 	{"西宁", "xining", 26},
 	{"拉萨", "lhasa", 27},
 	{"台北", "taipei", 34},
+	{"台州", "taizhou", 2},
+	{"金华", "jinhua", 2},
+	{"湖州", "huzhou", 2},
+	{"舟山", "zhoushan", 2},
+	{"丽水", "lishui", 2},
+	{"衢州", "quzhou", 2},
+	{"慈溪", "cixi", 2},
+	{"余姚", "yuyao", 2},
+	{"徐州", "xuzhou", 3},
+	{"盐城", "yancheng", 3},
+	{"泰州", "taizhou js", 3},
+	{"镇江", "zhenjiang", 3},
+	{"淮安", "huaian", 3},
+	{"连云港", "lianyungang", 3},
+	{"宿迁", "suqian", 3},
+	{"昆山", "kunshan", 3},
+	{"江阴", "jiangyin", 3},
+	{"张家港", "zhangjiagang", 3},
+	{"常熟", "changshu", 3},
+	{"潍坊", "weifang", 9},
+	{"临沂", "linyi", 9},
+	{"淄博", "zibo", 9},
+	{"济宁", "jining", 9},
+	{"威海", "weihai", 9},
+	{"日照", "rizhao", 9},
+	{"泰安", "taian", 9},
+	{"德州", "dezhou", 9},
+	{"聊城", "liaocheng", 9},
+	{"菏泽", "heze", 9},
+	{"滨州", "binzhou", 9},
+	{"东营", "dongying", 9},
+	{"枣庄", "zaozhuang", 9},
+	{"莆田", "putian", 10},
+	{"漳州", "zhangzhou", 10},
+	{"龙岩", "longyan", 10},
+	{"三明", "sanming", 10},
+	{"南平", "nanping", 10},
+	{"宁德", "ningde", 10},
+	{"晋江", "jinjiang", 10},
+	{"江门", "jiangmen", 1},
+	{"湛江", "zhanjiang", 1},
+	{"茂名", "maoming", 1},
+	{"肇庆", "zhaoqing", 1},
+	{"梅州", "meizhou", 1},
+	{"汕尾", "shanwei", 1},
+	{"河源", "heyuan", 1},
+	{"阳江", "yangjiang", 1},
+	{"清远", "qingyuan", 1},
+	{"潮州", "chaozhou", 1},
+	{"揭阳", "jieyang", 1},
+	{"云浮", "yunfu", 1},
+	{"韶关", "shaoguan", 1},
+	{"柳州", "liuzhou", 15},
+	{"桂林", "guilin", 15},
+	{"北海", "beihai", 15},
+	{"芜湖", "wuhu", 11},
+	{"蚌埠", "bengbu", 11},
+	{"安庆", "anqing", 11},
+	{"马鞍山", "maanshan", 11},
+	{"阜阳", "fuyang", 11},
+	{"九江", "jiujiang", 12},
+	{"赣州", "ganzhou", 12},
+	{"上饶", "shangrao", 12},
+	{"株洲", "zhuzhou", 7},
+	{"湘潭", "xiangtan", 7},
+	{"岳阳", "yueyang", 7},
+	{"衡阳", "hengyang", 7},
+	{"常德", "changde", 7},
+	{"襄阳", "xiangyang", 5},
+	{"荆州", "jingzhou", 5},
+	{"十堰", "shiyan", 5},
+	{"宜宾", "yibin", 4},
+	{"南充", "nanchong", 4},
+	{"德阳", "deyang", 4},
+	{"泸州", "luzhou", 4},
+	{"乐山", "leshan", 4},
+	{"遵义", "zunyi", 14},
+	{"曲靖", "qujing", 13},
+	{"大理", "dali", 13},
+	{"丽江", "lijiang", 13},
+	{"保定", "baoding", 19},
+	{"唐山", "tangshan", 19},
+	{"廊坊", "langfang", 19},
+	{"邯郸", "handan", 19},
+	{"秦皇岛", "qinhuangdao", 19},
+	{"沧州", "cangzhou", 19},
+	{"大同", "datong", 20},
+	{"包头", "baotou", 21},
+	{"鄂尔多斯", "ordos", 21},
+	{"鞍山", "anshan", 16},
+	{"抚顺", "fushun", 16},
+	{"锦州", "jinzhou", 16},
+	{"营口", "yingkou", 16},
+	{"大庆", "daqing", 17},
+	{"齐齐哈尔", "qiqihar", 17},
+	{"宝鸡", "baoji", 6},
+	{"咸阳", "xianyang", 6},
+	{"榆林", "yulin", 6},
+	{"开封", "kaifeng", 8},
+	{"新乡", "xinxiang", 8},
+	{"南阳", "nanyang", 8},
+	{"许昌", "xuchang", 8},
+	{"天水", "tianshui", 22},
+	{"克拉玛依", "karamay", 23},
+	{"喀什", "kashgar", 23},
 	{"伦敦", "london", -1},
 	{"纽约", "new york", -1},
 	{"新加坡", "singapore", -1},
@@ -157,14 +262,40 @@ int match__region_lookup(const char *folded)
 	return -1;
 }
 
+int match__region_guess(const char *folded, int need_suffix)
+{
+	uint32_t cp[8];
+	size_t n, i;
+	int r = match__region_lookup(folded);
+
+	if (r >= 0)
+		return r;
+	n = match__decode(folded, cp, 8);
+	if (n > 0 && cp[n - 1] == 0x5E02) /* 市 */
+		n--;
+	else if (need_suffix)
+		return -1;
+	if (n < 2 || n > 3)
+		return -1;
+	for (i = 0; i < n; i++)
+		if (!match__is_cjk(cp[i]))
+			return -1;
+	/* a city the table does not know: its own id, with no province */
+	return (int)(match__nregions + match__hash('r', cp, n * 4) % 20000);
+}
+
 int match__region_relation(int a, int b)
 {
+	int na = (int)match__nregions;
+
 	if (a < 0 || b < 0)
 		return 1;
 	if (a == b)
 		return 2;
 	if (a == 0 || b == 0) /* "China" contains every region */
 		return 1;
+	if (a >= na || b >= na) /* a guessed city: no province known */
+		return 0;
 	if (match__regions[a].parent == b || match__regions[b].parent == a)
 		return 1;
 	return 0;

@@ -89,6 +89,10 @@ static void test_chinese_company_normalization(void **state)
 	struct match_record e = company("深圳 华信科技 有限公司");
 	struct match_record f = company("深圳市南山区华信科技有限公司");
 	struct match_record g = company("华信投资（有限合伙）");
+	struct match_record w1 = company("潍坊市华信科技有限公司"); /* a city not in the table */
+	struct match_record w2 = rec_kind("company", "华信科技有限公司", NULL, NULL, NULL);
+	struct match_record w3 = company("临朐市华信科技有限公司");
+	struct match_record sm = company("华联超市有限公司");
 	char buf[128];
 
 	(void)state;
@@ -108,6 +112,17 @@ static void test_chinese_company_normalization(void **state)
 	assert_string_equal(buf, "华信投资"); /* a partnership's legal form */
 	assert_int_equal(f.region, match__region_lookup("深圳"));
 	assert_int_equal(a.region, match__region_lookup("深圳"));
+	core_text(&w1, buf, sizeof buf);
+	assert_string_equal(buf, "华信科技");
+	assert_true(w1.region >= 0);
+	core_text(&w3, buf, sizeof buf);
+	assert_string_equal(buf, "华信科技");
+	assert_true(w3.region >= 0 && w3.region != w1.region);
+	assert_int_equal(decide(&w1, &w3), MATCH_DISTINCT); /* two cities */
+	assert_int_equal(decide(&w1, &w2), MATCH_REVIEW);
+	core_text(&sm, buf, sizeof buf);
+	assert_string_equal(buf, "华联超市"); /* 超市 is a supermarket, not a city */
+	assert_int_equal(sm.region, -1);
 	assert_int_equal(b.region, a.region);
 	assert_int_equal(d.region, a.region); /* the city, not the province */
 	assert_int_equal(c.region, -1);
