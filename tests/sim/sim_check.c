@@ -329,6 +329,31 @@ static size_t conflict_version(struct sim_world *w, const struct sync_conflict *
 			      sim_site_index(w, loser ? c->loser_site : c->winner_site));
 }
 
+/* Prints the two versions of a spurious conflict and the chain between them. */
+static void explain_spurious(struct sim_world *w, const struct sync_conflict *c, size_t lv,
+			     size_t wv)
+{
+	bool loser_older = sim_model_is_ancestor(&w->model, lv, wv);
+	size_t v = loser_older ? wv : lv, stop = loser_older ? lv : wv;
+	char a[SYNC_HLC_STR_MAX];
+
+	fprintf(stderr, "  seed %llu: spurious conflict on %s/%s.%s: the %s had seen the %s; chain:",
+		(unsigned long long)w->seed, c->table, c->row_id, c->col,
+		loser_older ? "winner" : "loser", loser_older ? "loser" : "winner");
+	for (int steps = 0; steps < 64 && v != SIZE_MAX; steps++) {
+		const struct sim_version *x = &w->model.v[v];
+
+		sync_hlc_format(x->hlc, a);
+		fprintf(stderr, " r%d@%s%s%s%s", x->site, a, x->acked ? "(acked)" : "",
+			x->reached ? "(at hub)" : "", v == lv ? "[loser]" : v == wv ? "[winner]" : "");
+		if (v == stop || x->parent_hlc == 0)
+			break;
+		v = sim_model_find(&w->model, x->table, x->id, x->col, x->parent_hlc, x->parent_site);
+		fprintf(stderr, " <-");
+	}
+	fprintf(stderr, "\n");
+}
+
 /* Marks the chains under the losers of node i's conflicts with bit. */
 static bool mark_losers(struct sim_world *w, unsigned i, unsigned bit, bool hub)
 {
@@ -382,10 +407,7 @@ static bool mark_losers(struct sim_world *w, unsigned i, unsigned bit, bool hub)
 		if (sim_model_is_ancestor(&w->model, lv, wv) || sim_model_is_ancestor(&w->model, wv, lv)) {
 			w->st->spurious++;
 			if (w->cfg->verbose || w->cfg->strict)
-				fprintf(stderr, "  seed %llu: spurious conflict on %s/%s.%s: the %s had "
-					"seen the %s\n", (unsigned long long)w->seed, c->table, c->row_id,
-					c->col, sim_model_is_ancestor(&w->model, lv, wv) ? "winner" : "loser",
-					sim_model_is_ancestor(&w->model, lv, wv) ? "loser" : "winner");
+				explain_spurious(w, c, lv, wv);
 			if (w->cfg->strict)
 				ok = sim_fail(w, "hub: spurious conflict %s on %s/%s.%s (one version had "
 					      "seen the other)", c->id, c->table, c->row_id, c->col);
