@@ -151,6 +151,8 @@ sync_ok a
 grep -q "your customer Globex Corp ($G2) was merged into Globex Corporation ($G1) (owned by carol" \
 	"$T/last-sync.out" || fail "alice is told: $(cat "$T/last-sync.out")"
 assert_eq "$(lsql a "SELECT count(*) FROM customers WHERE name LIKE 'Globex%'")" 0 "alice's copy left"
+assert_eq "$(lsql a "SELECT name FROM customers WHERE ext_ref = 'ERP-9'")" "ACME Trading Co., Ltd." \
+	"the customer head office imported for alice replicated to her laptop"
 sync_ok c
 assert_eq "$(lsql c "SELECT count(*) FROM activities WHERE customer_id = '$G1'")" 1 "carol got alice's visit"
 stop_server
