@@ -133,7 +133,9 @@ static enum crm_err read_header(struct importer *im)
 	const struct schema_table *t = im->t;
 
 	if (im->bad_utf8)
-		return crm_fail(im->err, CRM_EUTF8, "line %ld: the header is not valid UTF-8",
+		return crm_fail(im->err, CRM_EUTF8, "line %ld: the header is not valid UTF-8 text: "
+				"save the file as UTF-8 (Excel: CSV UTF-8; a GBK file "
+				"can be converted with iconv -f GBK -t UTF-8)",
 				im->rec_line);
 	if (im->too_many)
 		return crm_fail(im->err, CRM_EFORMAT, "line %ld: more than %d columns", im->rec_line,
@@ -237,7 +239,8 @@ static enum crm_err import_row(struct importer *im, struct crm_error *err)
 	enum crm_err rc;
 
 	if (im->bad_utf8)
-		return crm_fail(err, CRM_EUTF8, "the row is not valid UTF-8 text");
+		return crm_fail(err, CRM_EUTF8, "the row is not valid UTF-8 text: save the file as "
+				"UTF-8 (a GBK file: iconv -f GBK -t UTF-8)");
 	if (im->nfields != im->ncols || im->too_many)
 		return crm_fail(err, CRM_EFORMAT, "%zu fields where the header has %zu",
 				im->nfields, im->ncols);

@@ -83,6 +83,15 @@ crm --json activity list Globex | python3 -c 'import json,sys; a=json.load(sys.s
 printf 'Name,Colour\nx,red\n' >"$T/colour.csv"
 expect 1 'unknown column "Colour"' -- import customers "$T/colour.csv"
 
+# A GBK file (what a Chinese Excel saves as plain CSV) is refused with a way out.
+printf 'name,city\n\xc9\xee\xdb\xda\xca\xd0\xbb\xaa\xd0\xc5,\xc9\xee\xdb\xda\n' >"$T/gbk.csv"   # 深圳市华信,深圳 in GBK
+before=$(snapshot)
+crm import customers "$T/gbk.csv" 2>"$T/err" && fail "GBK CSV accepted"
+grep -q 'line 2: the row is not valid UTF-8 text: save the file as UTF-8' "$T/err" || fail "GBK row message: $(cat "$T/err")"
+[ "$before" = "$(snapshot)" ] || fail "a refused GBK import changed the replica"
+printf '\xc3\xfb\xb3\xc6\nx\n' >"$T/gbkhead.csv"   # 名称 in GBK
+expect 1 'line 1: the header is not valid UTF-8 text: save the file as UTF-8' -- import customers "$T/gbkhead.csv"
+
 # Deleting a deleted customer (named by its full id) changes nothing: no new
 # updated_at, no change queued for sync.
 id=$(crm --json customer add --name 待删除客户 | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
