@@ -28,6 +28,14 @@ assert_eq "$(laptop b pool list --json | python3 -c 'import json,sys; print(len(
 laptop b pool list >"$T/list.txt"
 grep -q "customers in the pool (6)" "$T/list.txt" || fail "pool list for people: $(cat "$T/list.txt")"
 grep -q "深圳市华信科技有限公司" "$T/list.txt" || fail "pool list lacks the Chinese name"
+assert_eq "$(laptop b pool list --industry SOFT --limit 2 --json | python3 -c 'import json,sys; print([c["name"] for c in json.load(sys.stdin)])')" \
+	"['ACME Trading', 'Globex Corp']" "industry filter (any case) and limit, by name"
+assert_eq "$(laptop b pool list --city 北京 --json)" "[]" "no pool customer in 北京"
+S pool list --json | python3 -c '
+import json, sys
+p = json.load(sys.stdin)
+assert len(p) == 6 and all(c["previous_owner"] == "alice" and c["pool_since"] for c in p), p
+' || fail "crm-server pool list"
 
 # --- bob and carol claim the same customer at the same moment, three times
 for n in 华信 ACME Globex; do
