@@ -122,7 +122,15 @@ static double company_name_sim(const struct match_record *a, const struct match_
 	ny = squeeze(b->core, b->core_len, y);
 	if (nx == ny && memcmp(x, y, nx * sizeof *x) == 0)
 		return 1.0;
-	sim = match__lev_sim(x, nx, y, ny);
+	{
+		/* below 0.4 the points are clamped and MATCH vetoed: no need to know more */
+		size_t mx = nx > ny ? nx : ny;
+		unsigned maxd = (unsigned)(mx * 6 / 10);
+		unsigned d = (nx > ny ? nx - ny : ny - nx) > maxd ?
+				     maxd + 1 :
+				     match__lev_bounded(x, nx, y, ny, maxd);
+		sim = 1.0 - (double)d / (double)mx;
+	}
 	/* one name is the other's start: the industry word was left out */
 	mn = nx < ny ? nx : ny;
 	if (mn >= 2 && memcmp(x, y, mn * sizeof *x) == 0 &&

@@ -54,8 +54,11 @@ size_t match__decode(const char *s, uint32_t *out, size_t max);
 /* Similarities in [0, 1]. */
 double match__jaro_winkler(const uint32_t *a, size_t na, const uint32_t *b, size_t nb);
 double match__lev_sim(const uint32_t *a, size_t na, const uint32_t *b, size_t nb);
-/* Levenshtein distance capped at 255. */
+/* Edit distance (adjacent transpositions count once) capped at 255. */
 unsigned match__lev(const uint32_t *a, size_t na, const uint32_t *b, size_t nb);
+/* The same, but any distance above maxd is returned as maxd + 1 (faster). */
+unsigned match__lev_bounded(const uint32_t *a, size_t na, const uint32_t *b, size_t nb,
+			    unsigned maxd);
 
 /* 64-bit hash of n bytes with a one-byte tag (the key type). */
 uint64_t match__hash(char tag, const void *p, size_t n);

@@ -476,6 +476,12 @@ double match__jaro_winkler(const uint32_t *a, size_t na, const uint32_t *b, size
 
 unsigned match__lev(const uint32_t *a, size_t na, const uint32_t *b, size_t nb)
 {
+	return match__lev_bounded(a, na, b, nb, 255);
+}
+
+unsigned match__lev_bounded(const uint32_t *a, size_t na, const uint32_t *b, size_t nb,
+			    unsigned maxd)
+{
 	/* optimal string alignment: Levenshtein plus adjacent transpositions */
 	unsigned rows[3][MATCH_ADDR_MAX + 1];
 	unsigned *pp = rows[0], *prev = rows[1], *cur = rows[2];
@@ -488,8 +494,9 @@ unsigned match__lev(const uint32_t *a, size_t na, const uint32_t *b, size_t nb)
 	for (j = 0; j <= nb; j++)
 		prev[j] = (unsigned)j;
 	for (i = 1; i <= na; i++) {
-		unsigned *t;
+		unsigned *t, rowmin;
 		cur[0] = (unsigned)i;
+		rowmin = cur[0];
 		for (j = 1; j <= nb; j++) {
 			unsigned best = prev[j - 1] + (a[i - 1] == b[j - 1] ? 0u : 1u);
 			if (prev[j] + 1 < best)
@@ -500,7 +507,11 @@ unsigned match__lev(const uint32_t *a, size_t na, const uint32_t *b, size_t nb)
 			    pp[j - 2] + 1 < best)
 				best = pp[j - 2] + 1;
 			cur[j] = best;
+			if (best < rowmin)
+				rowmin = best;
 		}
+		if (rowmin > maxd)
+			return maxd + 1; /* every path is already too long */
 		t = pp;
 		pp = prev;
 		prev = cur;
