@@ -1020,10 +1020,11 @@ enum crm_err srv_dedup_merge(struct srv_dedup *d, sqlite3 *db, struct sync_db *s
 			    info->conflicts == 1 ? "" : "s");
 	} else {
 		rc = notice(db, info->merged_owner, err,
-			    "your customer %s was merged into %s (owned by %s, registered first): "
-			    "your %zu row%s moved there; later changes to the old id land there too",
-			    llabel, slabel, info->survivor_owner[0] ? info->survivor_owner : "the pool",
-			    info->moved, info->moved == 1 ? "" : "s");
+			    "your customer %s was merged into %s (%s%s, registered first): "
+			    "your %zu row%s moved there; later changes to the old id land there too%s",
+			    llabel, slabel, info->survivor_owner[0] ? "owned by " : "in the pool",
+			    info->survivor_owner, info->moved, info->moved == 1 ? "" : "s",
+			    info->survivor_owner[0] ? "" : " (claim it with crm pool claim)");
 		if (rc == CRM_OK)
 			rc = notice(db, info->survivor_owner, err,
 				    "customer %s (owned by %s) was merged into your customer %s: %zu row%s "

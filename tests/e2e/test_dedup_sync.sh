@@ -155,4 +155,11 @@ assert_eq "$(lsql a "SELECT name FROM customers WHERE ext_ref = 'ERP-9'")" "ACME
 	"the customer head office imported for alice replicated to her laptop"
 sync_ok c
 assert_eq "$(lsql c "SELECT count(*) FROM activities WHERE customer_id = '$G1'")" 1 "carol got alice's visit"
+# --- the survivor sits in the pool: the rep is told where it is and how to get it
+S pool release ERP-9 >/dev/null
+laptop c customer add --name "Acme Trading Co" --phone "+44 20 7946 0000" --city London >/dev/null
+sync_ok c
+grep -q "was merged into ACME Trading Co., Ltd. ($IMP) (in the pool, registered first).*crm pool claim" \
+	"$T/last-sync.out" || fail "carol is told it is in the pool: $(cat "$T/last-sync.out")"
+assert_eq "$(sql "SELECT merged_into FROM customers WHERE name = 'Acme Trading Co'")" "$IMP" "merged into the pool's"
 stop_server
