@@ -73,6 +73,20 @@ static bool same_version(sync_hlc ah, const char *as, sync_hlc bh, const char *b
 	return ah == bh && strcmp(as ? as : "", bs ? bs : "") == 0;
 }
 
+/*
+ * True if version (h, site) is no newer than base (bh, bsite) written by the
+ * same site: that site replaced its own value before the other writer built
+ * on the newer one, so the older value was superseded knowingly by its own
+ * author (the same-site rule, one base further). It happens when a set
+ * arrives late (a delayed or replayed request): without this the late
+ * older value would be recorded as a conflict with an edit that had seen
+ * its successor.
+ */
+static bool superseded(sync_hlc h, const char *site, sync_hlc bh, const char *bsite)
+{
+	return bh != 0 && bsite && strcmp(site, bsite) == 0 && h <= bh;
+}
+
 /* The row write for a column set, prepared once per (table, set, kind). */
 static enum crm_err row_stmt(struct sync_db *s, struct db_table *t, uint64_t mask, bool insert,
 			     sqlite3_stmt **out, struct crm_error *err)
@@ -405,7 +419,7 @@ static enum crm_err apply_row(struct sync_db *s, struct db_table *t, const struc
 		}
 		if (cmp > 0) {
 			if (!quiet && has_p && !same_version(f->base_hlc, f->base_site, p.hlc, p.site) &&
-			    strcmp(f->site, p.site) != 0) {
+			    strcmp(f->site, p.site) != 0 && !superseded(p.hlc, p.site, f->base_hlc, f->base_site)) {
 				rc = add_pending(&w, s, t, row->id, ci, f, false, &p, err);
 				if (rc != CRM_OK)
 					goto out;
@@ -418,7 +432,7 @@ static enum crm_err apply_row(struct sync_db *s, struct db_table *t, const struc
 		res->ignored++;
 		if (!quiet && !same_version(f->base_hlc, f->base_site, p.hlc, p.site) &&
 		    !same_version(p.base_hlc, p.base_site, f->hlc, f->site) &&
-		    strcmp(f->site, p.site) != 0) {
+		    strcmp(f->site, p.site) != 0 && !superseded(f->hlc, f->site, p.base_hlc, p.base_site)) {
 			rc = add_pending(&w, s, t, row->id, ci, f, true, &p, err);
 			if (rc != CRM_OK)
 				goto out;
@@ -514,10 +528,19 @@ enum crm_err sync_apply(struct sync_db *s, const struct sync_changeset *cs, unsi
 				maxh = h;
 		}
 	}
-	rc = db_exec(s, own_txn ? "BEGIN IMMEDIATE" : "SAVEPOINT sync_apply", err);
-	if (rc != CRM_OK)
-		return rc;
-	open = true;
+	/*
+	 * In the caller's transaction no SAVEPOINT is opened: the caller's
+	 * ROLLBACK undoes a failed apply. (A savepoint here made every statement
+	 * of a large page cost time proportional to the page so far: SQLite
+	 * truncates the in-memory statement journal from its head at the end of
+	 * each statement.)
+	 */
+	if (own_txn) {
+		rc = db_exec(s, "BEGIN IMMEDIATE", err);
+		if (rc != CRM_OK)
+			return rc;
+		open = true;
+	}
 	db_refresh(s);
 	rc = sync_hlc_observe(s, maxh, err);
 	if (rc != CRM_OK)
@@ -543,14 +566,11 @@ out:
 	s->applying = false;
 	if (open) {
 		if (rc == CRM_OK) {
-			rc = db_exec(s, own_txn ? "COMMIT" : "RELEASE sync_apply", err);
-			if (rc != CRM_OK && own_txn)
+			rc = db_exec(s, "COMMIT", err);
+			if (rc != CRM_OK)
 				sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-		} else if (own_txn) {
-			sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 		} else {
-			sqlite3_exec(s->db, "ROLLBACK TO sync_apply", NULL, NULL, NULL);
-			sqlite3_exec(s->db, "RELEASE sync_apply", NULL, NULL, NULL);
+			sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 		}
 	}
 	if (rc != CRM_OK)

@@ -45,8 +45,13 @@ static cJSON *encode_value(const struct sync_value *v)
 	case SYNC_TEXT:
 		return cJSON_CreateString(v->s ? v->s : "");
 	case SYNC_INT:
-		if (v->i >= -JSON_INT_MAX && v->i <= JSON_INT_MAX)
-			return cJSON_CreateNumber((double)v->i);
+		if (v->i >= -JSON_INT_MAX && v->i <= JSON_INT_MAX) {
+			/* printed here: cJSON prints 15 significant digits, and loses a 16th */
+			char b[32];
+
+			snprintf(b, sizeof b, "%lld", (long long)v->i);
+			return cJSON_CreateRaw(b);
+		}
 		o = cJSON_CreateObject();
 		if (o) {
 			char b[32];

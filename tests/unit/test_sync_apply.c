@@ -545,6 +545,66 @@ static void test_apply_in_txn(void **state)
 	close3(&hub, &a, &b);
 }
 
+/* boom(x): fails on its second call (a write that breaks in the middle of a page). */
+static int boom_calls;
+
+static void boom(sqlite3_context *cx, int argc, sqlite3_value **argv)
+{
+	(void)argc;
+	(void)argv;
+	if (++boom_calls == 2)
+		sqlite3_result_error(cx, "boom", -1);
+	else
+		sqlite3_result_int(cx, 0);
+}
+
+static void test_apply_in_txn_failure_rolled_back(void **state)
+{
+	struct tu_replica hub, a, b;
+	struct sync_changeset ca;
+	struct sync_apply_result res;
+	struct crm_error err;
+	int64_t cnt;
+
+	(void)state;
+	three(&hub, &a, &b);
+	tu_exec(a.db, "INSERT INTO customers(id, name, phone, amount) VALUES('c2', 'two', '2', 2)");
+	tu_exec(a.db, "INSERT INTO customers(id, name, phone, amount) VALUES('c3', 'three', '3', 3)");
+	set_text(&a, "c1", "name", "changed");
+	take_outbox(&a, &ca);
+	assert_true(ca.nrows >= 2);
+	/* every row write on b calls boom(); the second one fails */
+	assert_int_equal(sqlite3_create_function(b.db, "boom", 1, SQLITE_UTF8, NULL, boom, NULL, NULL),
+			 SQLITE_OK);
+	tu_exec(b.db, "CREATE TEMP TRIGGER boom_ins AFTER INSERT ON customers BEGIN SELECT boom(NEW.id); END");
+	tu_exec(b.db, "CREATE TEMP TRIGGER boom_upd AFTER UPDATE ON customers BEGIN SELECT boom(NEW.id); END");
+	boom_calls = 0;
+	tu_exec(b.db, "BEGIN");
+	assert_int_not_equal(sync_apply(b.s, &ca, SYNC_APPLY_IN_TXN, NULL, NULL, &res, &err), CRM_OK);
+	assert_int_equal(boom_calls, 2);
+	/* no savepoint of its own: the first row's write is still there ... */
+	assert_true(tu_int(b.db, "SELECT count(*) FROM customers WHERE id <> 'c1' OR name <> 'orig'") > 0);
+	/* ... until the caller's ROLLBACK, which leaves nothing of the page */
+	tu_exec(b.db, "ROLLBACK");
+	tu_exec(b.db, "DROP TRIGGER boom_ins");
+	tu_exec(b.db, "DROP TRIGGER boom_upd");
+	assert_int_equal(tu_int(b.db, "SELECT count(*) FROM customers"), 1);
+	TU_ASSERT_TEXT(b.db, "SELECT name FROM customers", "orig");
+	assert_int_equal(tu_int(b.db, "SELECT count(*) FROM sync_clock WHERE rid <> 'c1'"), 0);
+	assert_int_equal(sync_outbox_count(b.s, &cnt, &err), CRM_OK);
+	assert_int_equal(cnt, 0);
+	/* and the same page applies whole afterwards */
+	tu_exec(b.db, "BEGIN");
+	assert_int_equal(sync_apply(b.s, &ca, SYNC_APPLY_IN_TXN, NULL, NULL, &res, &err), CRM_OK);
+	assert_int_equal(res.nrefused, 0);
+	sync_apply_result_release(&res);
+	tu_exec(b.db, "COMMIT");
+	assert_int_equal(tu_int(b.db, "SELECT count(*) FROM customers"), 3);
+	TU_ASSERT_TEXT(b.db, "SELECT name FROM customers WHERE id = 'c1'", "changed");
+	sync_changeset_release(&ca);
+	close3(&hub, &a, &b);
+}
+
 static void test_row_deleted_behind_our_back(void **state)
 {
 	struct tu_replica hub, a, b;
@@ -564,6 +624,49 @@ static void test_row_deleted_behind_our_back(void **state)
 	close3(&hub, &a, &b);
 }
 
+/*
+ * A set delivered late (a delayed or replayed request) brings an older value
+ * that its own site had already replaced before someone else built on the
+ * newer one: no conflict, in either arrival order.
+ */
+static void test_late_superseded_value(void **state)
+{
+	struct tu_replica hub, h2, a, b;
+	struct sync_changeset s1, s2, s3;
+	int64_t cur = 0;
+
+	(void)state;
+	tu_open(&hub, ":memory:");
+	tu_open(&h2, ":memory:");
+	tu_open(&a, ":memory:");
+	tu_open(&b, ":memory:");
+	tu_exec(a.db, "INSERT INTO customers(id, name) VALUES('c1', 'v1')");
+	take_outbox(&a, &s1);
+	assert_int_equal(apply_ok(&hub, &s1), 0);
+	set_text(&a, "c1", "name", "v2");
+	take_outbox(&a, &s2);
+	assert_int_equal(apply_ok(&hub, &s2), 0);
+	tu_pull(&hub, &b, &cur);
+	set_text(&b, "c1", "name", "w");
+	take_outbox(&b, &s3);
+	assert_int_equal(apply_ok(&hub, &s3), 0);
+	/* s1 again, late: "v1" was replaced by its own author before b saw "v2" */
+	assert_int_equal(apply_ok(&hub, &s1), 0);
+	TU_ASSERT_TEXT(hub.db, "SELECT name FROM customers", "w");
+	/* another hub that gets b's edit before a's second one */
+	assert_int_equal(apply_ok(&h2, &s1), 0);
+	assert_int_equal(apply_ok(&h2, &s3), 0);
+	assert_int_equal(apply_ok(&h2, &s2), 0);
+	TU_ASSERT_TEXT(h2.db, "SELECT name FROM customers", "w");
+	assert_int_equal(tu_int(hub.db, "SELECT count(*) FROM sync_conflicts"), 0);
+	assert_int_equal(tu_int(h2.db, "SELECT count(*) FROM sync_conflicts"), 0);
+	sync_changeset_release(&s1);
+	sync_changeset_release(&s2);
+	sync_changeset_release(&s3);
+	close3(&hub, &a, &b);
+	tu_close(&h2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -577,7 +680,9 @@ int main(void)
 		cmocka_unit_test(test_skew_leaves_db_unchanged),
 		cmocka_unit_test(test_resolve_keep_loser),
 		cmocka_unit_test(test_apply_in_txn),
+		cmocka_unit_test(test_apply_in_txn_failure_rolled_back),
 		cmocka_unit_test(test_row_deleted_behind_our_back),
+		cmocka_unit_test(test_late_superseded_value),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -67,6 +67,9 @@ static void test_round_trip(void **state)
 	addf(&cs, row, "a2", vint(INT64_MIN), h, SA, 0, "");
 	addf(&cs, row, "a3", vint(9007199254740993LL), h + 1, SB, 0, "");
 	addf(&cs, row, "a4", vint(-42), h, SA, h - 5, SB);
+	addf(&cs, row, "a5", vint(5052524885106169LL), h, SA, 0, ""); /* 16 digits, under 2^53 */
+	addf(&cs, row, "a6", vint(-9007199254740991LL), h, SA, 0, "");
+	addf(&cs, row, "a7", vint(9007199254740992LL), h, SA, 0, "");
 	addf(&cs, row, "lat", vreal(1.0), h, SA, 0, "");
 	addf(&cs, row, "r2", vreal(0.1), h, SA, 0, "");
 	addf(&cs, row, "r3", vreal(INFINITY), h, SA, 0, "");
