@@ -485,8 +485,9 @@ static enum crm_err ambiguous(const struct schema_table *t, const char *ref,
 	if (total > MAX_CANDIDATES && len + 32 < sizeof list)
 		snprintf(list + len, sizeof list - len, " and %lld more", total - MAX_CANDIDATES);
 	return crm_fail(err, CRM_EAMBIGUOUS,
-			"\"%s\" matches %lld %s: %s: use the id, a longer id prefix or the exact name",
-			ref, total, t->name, list);
+			"\"%s\" matches %lld %s: %s: use the id, a longer id prefix or the exact %s",
+			ref, total, t->name, list,
+			strcmp(t->name, "customers") == 0 ? "name" : "title");
 }
 
 static bool looks_like_id_prefix(const char *s)

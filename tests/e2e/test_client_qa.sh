@@ -56,6 +56,13 @@ expect 1 'no deal matches "nosuch": try `crm deal list`' -- deal stage nosuch wo
 expect 1 'no task matches "nosuch": try `crm task list`' -- task done nosuch
 expect 1 'no customer matches "nosuch": try `crm search TEXT`' -- customer show nosuch
 
+# Ambiguous deals and tasks ask for the exact title (they have no name).
+crm deal add 华信 --title "年度合同 A" >/dev/null || fail setup
+crm deal add ACME --title "年度合同 B" >/dev/null || fail setup
+expect 1 '"年度合同" matches 2 deals: 年度合同 A (0.*), 年度合同 B (0.*): use the id, a longer id prefix or the exact title' -- \
+  deal stage 年度合同 won
+crm deal stage "年度合同 B" won >/dev/null || fail "the exact title names one deal"
+
 # import's usage errors name no empty file ("import : ...").
 expect 2 '^crm: import: unknown table "widgets"' -- import widgets x.csv
 expect 2 '^crm: import: give the table and the file' -- import customers
