@@ -249,14 +249,15 @@ static int dup_log(struct dup_opts *o, struct srv_db *d)
 			const char *sn = (const char *)sqlite3_column_text(st, 7);
 			const char *mn = (const char *)sqlite3_column_text(st, 8);
 
-			printf("%lld  %s  %s %s (%s) into %s (%s)  %s by %s%s\n",
+			printf("%lld  %s  %s %s (%s) into %s (%s)  %s by %s, %lld row%s moved\n",
 			       (long long)sqlite3_column_int64(st, 0), when,
 			       sqlite3_column_type(st, 6) != SQLITE_NULL ? "undone:" : "merged",
 			       (const char *)sqlite3_column_text(st, 2), mn ? mn : "",
 			       (const char *)sqlite3_column_text(st, 1), sn ? sn : "",
 			       (const char *)sqlite3_column_text(st, 3),
 			       sqlite3_column_text(st, 4) ? (const char *)sqlite3_column_text(st, 4) : "server",
-			       "");
+			       (long long)sqlite3_column_int64(st, 11),
+			       sqlite3_column_int64(st, 11) == 1 ? "" : "s");
 		}
 	}
 	sqlite3_finalize(st);
