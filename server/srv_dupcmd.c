@@ -517,7 +517,6 @@ static int dup_scan(struct dup_opts *o, struct srv_db *d)
 	bool in_txn = false;
 	int64_t t0 = crm_now_ms();
 
-	(void)o;
 	rc = srv_dedup_open(d->db, &dd, &err);
 	if (rc != CRM_OK)
 		return dfail(&err);
