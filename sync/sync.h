@@ -207,7 +207,12 @@ struct sync_apply_result {
 void sync_apply_result_release(struct sync_apply_result *r);
 
 enum sync_apply_flags {
-	SYNC_APPLY_IN_TXN = 1 << 0, /* the caller holds a transaction; do not open one */
+	/*
+	 * The caller holds a transaction; do not open one (nor a savepoint): when
+	 * sync_apply fails, part of cs may be written, and the caller must roll
+	 * its transaction back.
+	 */
+	SYNC_APPLY_IN_TXN = 1 << 0,
 	/*
 	 * cs is a page of the hub's feed (a client pulling). The hub already
 	 * judged every version it serves against every other it received, and
