@@ -131,6 +131,41 @@ out:
 }
 
 /* True if the file has the server tables (made by `crm-server init`). */
+/*
+ * The client's search index (schema/migrations/0002_search.sql: search_docs,
+ * search_index and their triggers) is for `crm search` on a laptop. Nobody
+ * searches on the server, and its triggers cost about 60% of the server's CPU
+ * on a push: the server drops them right after the schema's migrations
+ * (idempotent; a fresh database creates and drops them once).
+ */
+static enum crm_err drop_search_index(sqlite3 *db, struct crm_error *err)
+{
+	static const char *const sql =
+		"DROP TRIGGER IF EXISTS search_customers_ai;"
+		"DROP TRIGGER IF EXISTS search_customers_au;"
+		"DROP TRIGGER IF EXISTS search_customers_ad;"
+		"DROP TRIGGER IF EXISTS search_contacts_ai;"
+		"DROP TRIGGER IF EXISTS search_contacts_au;"
+		"DROP TRIGGER IF EXISTS search_contacts_ad;"
+		"DROP TRIGGER IF EXISTS search_activities_ai;"
+		"DROP TRIGGER IF EXISTS search_activities_au;"
+		"DROP TRIGGER IF EXISTS search_activities_ad;"
+		"DROP TABLE IF EXISTS search_index;"
+		"DROP TABLE IF EXISTS search_docs;";
+	sqlite3_stmt *st = NULL;
+	bool any = false;
+
+	/* Only write (and take the write lock) when something is there. */
+	if (sqlite3_prepare_v2(db,
+			       "SELECT 1 FROM sqlite_master WHERE name GLOB 'search_*'",
+			       -1, &st, NULL) == SQLITE_OK)
+		any = sqlite3_step(st) == SQLITE_ROW;
+	sqlite3_finalize(st);
+	if (!any)
+		return CRM_OK;
+	return exec(db, sql, err);
+}
+
 static bool initialized(sqlite3 *db)
 {
 	sqlite3_stmt *st = NULL;
@@ -181,6 +216,8 @@ enum crm_err srv_db_open(const char *path, unsigned mode, struct srv_db *out,
 	}
 	if (!(mode & SRV_DB_READONLY)) {
 		rc = schema_migrate(out->db, NULL, err);
+		if (rc == CRM_OK)
+			rc = drop_search_index(out->db, err);
 		if (rc == CRM_OK)
 			rc = server_migrate(out->db, err);
 		if (rc != CRM_OK)

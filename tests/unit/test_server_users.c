@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "migrate.h"
 #include "srv_db.h"
 #include "srv_scope.h"
 #include "srv_sync.h"
@@ -242,6 +243,40 @@ static void test_columns(void **state)
 	srv_columns_release(&c);
 }
 
+static long search_objects(sqlite3 *db)
+{
+	sqlite3_stmt *st = NULL;
+	long n = -1;
+
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*) FROM sqlite_master WHERE name LIKE 'search%'",
+					    -1, &st, NULL),
+			 SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	n = (long)sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return n;
+}
+
+/* The client's search index never lives on the server, even in an older database. */
+static void test_no_search_index(void **state)
+{
+	struct fx *f = *state;
+	struct crm_error err;
+	const char *search_sql = NULL;
+
+	assert_int_equal(search_objects(f->d.db), 0);
+	for (size_t i = 0; i < schema_migrations_count; i++)
+		if (strstr(schema_migrations[i].name, "search"))
+			search_sql = schema_migrations[i].sql;
+	assert_non_null(search_sql);
+	/* a database made before the server dropped it */
+	assert_int_equal(sqlite3_exec(f->d.db, search_sql, NULL, NULL, NULL), SQLITE_OK);
+	assert_true(search_objects(f->d.db) >= 11);
+	srv_db_close(&f->d);
+	assert_int_equal(srv_db_open(f->path, SRV_DB_SYNC, &f->d, &err), CRM_OK);
+	assert_int_equal(search_objects(f->d.db), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -249,6 +284,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_login_tokens, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_scope, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_columns, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_no_search_index, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
