@@ -209,7 +209,8 @@ static int child_list(const struct child_spec *s, int argc, char **argv, struct 
 	char cid[CRM_ID_SIZE], cname[320];
 	const char *ref;
 	enum crm_err rc;
-	bool json;
+	bool json, more;
+	long long limit = -1;
 	int status = 0;
 
 	snprintf(what, sizeof what, "%s list", s->cmd);
@@ -236,7 +237,9 @@ static int child_list(const struct child_spec *s, int argc, char **argv, struct 
 		p[1].type = SV_INT;
 		p[1].i = a.deleted;
 		p[2].type = SV_INT;
-		p[2].i = a.limit >= 0 ? a.limit : json ? -1 : DEFAULT_LIMIT;
+		limit = a.limit >= 0 ? a.limit : json ? -1 : DEFAULT_LIMIT;
+		/* One row more than shown tells whether more match. */
+		p[2].i = limit >= 0 ? limit + 1 : -1;
 	}
 	if (rc == CRM_OK)
 		rc = replica_open(ctx->db_path, &rep, &err);
@@ -263,6 +266,7 @@ static int child_list(const struct child_spec *s, int argc, char **argv, struct 
 		status = cli_report(what, &err);
 		goto out;
 	}
+	more = limit >= 0 && row_list_trim(&l, (size_t)limit);
 	if (json) {
 		cJSON *arr = view_json_array(&l);
 
@@ -276,7 +280,10 @@ static int child_list(const struct child_spec *s, int argc, char **argv, struct 
 			snprintf(empty, sizeof empty, "no %s for %s yet", t->name, cname);
 		else
 			snprintf(empty, sizeof empty, "no %s yet", t->name);
-		view_table(stdout, rep.db, &l, s->cols, s->heads, empty);
+		if (!more || l.n > 0)
+			view_table(stdout, rep.db, &l, s->cols, s->heads, empty);
+		if (more)
+			view_more(stdout, limit, "a CUSTOMER or column flags (see --help)");
 	}
 out:
 	free(p);

@@ -156,7 +156,8 @@ static int customer_list(int argc, char **argv, struct cli_ctx *ctx)
 	char tail[2048] = "WHERE (r.deleted = 0 OR ?1)";
 	size_t np = 2;
 	enum crm_err rc;
-	bool json;
+	bool json, more;
+	long long limit = -1;
 	int status = 0;
 
 	crm_error_clear(&err);
@@ -178,7 +179,9 @@ static int customer_list(int argc, char **argv, struct cli_ctx *ctx)
 		p[0].type = SV_INT;
 		p[0].i = a.deleted;
 		p[1].type = SV_INT;
-		p[1].i = a.limit >= 0 ? a.limit : json ? -1 : DEFAULT_LIMIT;
+		limit = a.limit >= 0 ? a.limit : json ? -1 : DEFAULT_LIMIT;
+		/* One row more than shown tells whether more match. */
+		p[1].i = limit >= 0 ? limit + 1 : -1;
 		rc = row_init(&filter, t);
 	}
 	if (rc == CRM_OK)
@@ -196,6 +199,7 @@ static int customer_list(int argc, char **argv, struct cli_ctx *ctx)
 		status = cli_report("customer list", &err);
 		goto out;
 	}
+	more = limit >= 0 && row_list_trim(&l, (size_t)limit);
 	if (json) {
 		cJSON *arr = view_json_array(&l);
 
@@ -203,9 +207,14 @@ static int customer_list(int argc, char **argv, struct cli_ctx *ctx)
 			out_json_print(arr, stdout);
 		cJSON_Delete(arr);
 	} else {
-		view_table(stdout, rep.db, &l, list_cols, list_heads,
-			   strstr(tail, " AND ") ? "no customers match"
-				  : "no customers yet: add one with `crm customer add --name NAME`");
+		/* --limit 0 with rows to show: no "no customers yet". */
+		if (!more || l.n > 0)
+			view_table(stdout, rep.db, &l, list_cols, list_heads,
+				   strstr(tail, " AND ") ? "no customers match"
+					  : "no customers yet: add one with `crm customer add --name "
+					    "NAME`");
+		if (more)
+			view_more(stdout, limit, "--city, --stage, --tier ... (see --help)");
 	}
 out:
 	free(p);

@@ -31,7 +31,8 @@ int cmd_search(int argc, char **argv, struct cli_ctx *ctx)
 	cJSON *arr = NULL;
 	enum crm_err rc;
 	int status = 0;
-	bool json;
+	bool json, more = false;
+	size_t limit;
 
 	crm_error_clear(&err);
 	crm_buf_init(&q, 4096);
@@ -54,11 +55,15 @@ int cmd_search(int argc, char **argv, struct cli_ctx *ctx)
 			rc = crm_fail(&err, CRM_EUSAGE, "the search text is too long");
 	}
 	json = a.json || ctx->json;
+	limit = (size_t)(a.limit >= 0 ? a.limit : DEFAULT_LIMIT);
 	if (rc == CRM_OK)
 		rc = replica_open(ctx->db_path, &rep, &err);
 	if (rc == CRM_OK)
-		rc = search_run(rep.db, q.data, a.deleted,
-				(size_t)(a.limit >= 0 ? a.limit : DEFAULT_LIMIT), &res, &err);
+		/* One hit more than shown tells whether more match. */
+		rc = search_run(rep.db, q.data, a.deleted, limit + 1, &res, &err);
+	more = rc == CRM_OK && res.n > limit;
+	if (more)
+		res.n = limit;
 	if (rc != CRM_OK) {
 		status = cli_report("search", &err);
 		goto out;
@@ -81,6 +86,10 @@ int cmd_search(int argc, char **argv, struct cli_ctx *ctx)
 		}
 		if (arr)
 			out_json_print(arr, stdout);
+		goto out;
+	}
+	if (res.n == 0 && more) {
+		view_more(stdout, 0, "a longer text");
 		goto out;
 	}
 	if (res.n == 0) {
@@ -111,6 +120,8 @@ int cmd_search(int argc, char **argv, struct cli_ctx *ctx)
 			row_release(&r);
 		}
 		out_table_print(&t, stdout, VIEW_MAX_WIDTH);
+		if (more)
+			view_more(stdout, (long long)limit, "a longer text");
 	}
 out:
 	cJSON_Delete(arr);

@@ -107,6 +107,15 @@ void row_list_release(struct row_list *l)
 	memset(l, 0, sizeof *l);
 }
 
+bool row_list_trim(struct row_list *l, size_t n)
+{
+	bool more = l->n > n;
+
+	while (l->n > n)
+		row_release(&l->rows[--l->n]);
+	return more;
+}
+
 static enum crm_err db_fail(sqlite3 *db, struct crm_error *err, const char *what)
 {
 	return crm_fail(err, CRM_EDB, "%s: %s", what, sqlite3_errmsg(db));

@@ -54,6 +54,10 @@ struct row_list {
 
 void row_list_release(struct row_list *l);
 
+/* Releases the rows after the first n; true if there were any (a list read
+ * with LIMIT n + 1 then knows that more rows match than it shows). */
+bool row_list_trim(struct row_list *l, size_t n);
+
 /*
  * INSERTs r (every column). CRM_EDB with SQLite's message on failure. The
  * prepared statement is kept for the next insert into the same table of db;

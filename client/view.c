@@ -159,3 +159,9 @@ enum crm_err view_json_row(FILE *f, const struct row *r)
 	cJSON_Delete(o);
 	return rc;
 }
+
+void view_more(FILE *f, long long limit, const char *narrow)
+{
+	fprintf(f, "(the first %lld shown; more match: narrow them with %s, or use --limit %lld)\n",
+		limit, narrow, limit < 1000 ? 1000 : limit * 10);
+}

@@ -32,6 +32,10 @@ void view_overdue(const struct row *r, int64_t now, char *out, size_t n);
 enum crm_err view_table(FILE *f, sqlite3 *db, const struct row_list *l, const char *const *cols,
 			const char *const *heads, const char *empty);
 
+/* The line under a table cut at limit rows when more match: how to narrow
+ * them (e.g. "--FIELD VALUE") or see them. */
+void view_more(FILE *f, long long limit, const char *narrow);
+
 /* The rows as a new JSON array (caller owns it), NULL without memory. */
 cJSON *view_json_array(const struct row_list *l);
 

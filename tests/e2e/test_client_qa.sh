@@ -110,6 +110,27 @@ echo "$out" | grep -q 'already deleted' || fail "deleting a deleted customer doe
 crm --json customer delete "$id" | python3 -c 'import json,sys; assert json.load(sys.stdin)["deleted"] == 1' \
   || fail "customer delete --json of a deleted customer"
 
+# A list cut at its limit says so and how to see more; JSON stays a bare array.
+export CRM_HOME="$T/many"
+{ echo name,phone; for i in $(seq 1 55); do printf '客户%02d,13800%06d\n' "$i" "$i"; done; } >"$T/55.csv"
+crm import customers "$T/55.csv" >/dev/null || fail "import 55"
+out=$(crm customer list)
+[ "$(echo "$out" | grep -c '^客户')" = 50 ] || fail "customer list shows $(echo "$out" | grep -c '^客户') rows, want 50"
+echo "$out" | tail -1 | grep -q '^(the first 50 shown; more match: .*--limit' || fail "customer list does not say more match: $(echo "$out" | tail -1)"
+crm customer list --limit 55 | grep -q 'more match' && fail "customer list --limit 55 says more match"
+crm customer list --limit 54 | tail -1 | grep -q 'the first 54 shown' || fail "customer list --limit 54"
+out=$(crm customer list --limit 0)
+[ "$out" = "${out#no customers}" ] || fail "customer list --limit 0 says there are none: $out"
+crm search 客户 | tail -1 | grep -q 'the first 50 shown; more match: narrow them with a longer text' || fail "search does not say more match"
+crm search 客户 --limit 60 | grep -q 'more match' && fail "search --limit 60 says more match"
+[ "$(crm --json customer list --limit 3 | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')" = 3 ] || fail "--json --limit 3"
+[ "$(crm --json customer list | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')" = 55 ] || fail "--json lists every row"
+id=$(crm --json customer list --limit 1 | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["id"])')
+{ echo customer_id,kind,note; for i in $(seq 1 52); do echo "$id,call,第${i}次电话"; done; } >"$T/calls.csv"
+crm import activities "$T/calls.csv" >/dev/null || fail "import calls"
+crm activity list | tail -1 | grep -q 'the first 50 shown; more match' || fail "activity list does not say more match"
+export CRM_HOME="$T/home"
+
 # A replica newer than the binary: refused in one line that names the file.
 python3 - "$T/new.db" <<'PY'
 import sqlite3, sys
