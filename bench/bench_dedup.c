@@ -14,6 +14,8 @@
  *
  * Prints figures; docs/benchmarks.md records them with the command.
  */
+#include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -579,12 +581,40 @@ out:
 
 /* ---- main ----------------------------------------------------------------- */
 
+/* A whole number in [lo, hi] or -1 (checked strtoll, the project's habit). */
+static long long num(const char *s, long long lo, long long hi)
+{
+	char *end = NULL;
+	long long v;
+
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0' || v < lo || v > hi)
+		return -1;
+	return v;
+}
+
+/* A decimal number or NAN. */
+static double real(const char *s)
+{
+	char *end = NULL;
+	double v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno != 0 || end == s || *end != '\0')
+		return NAN;
+	return v;
+}
+
 static void usage(void)
 {
 	fprintf(stderr,
-		"usage: bench_dedup febrl [--match T] [--review T] FILE...\n"
-		"       bench_dedup gen [--seeds A-B] [--entities N] [-v|-vv]\n"
-		"       bench_dedup speed [--pool N] [--queries Q] [--threads T]\n");
+		"usage: bench_dedup febrl [OPTIONS] [-v] FILE...\n"
+		"       bench_dedup gen [--seeds A-B] [--entities N] [OPTIONS] [-v|-vv|-vvv]\n"
+		"       bench_dedup speed [--pool N] [--queries Q] [OPTIONS]\n"
+		"options: --match T --review T (thresholds), --cap N (block cap),\n"
+		"         --candidates N (scored per query), --threads T (scan threads)\n");
 }
 
 int main(int argc, char **argv)
@@ -594,7 +624,7 @@ int main(int argc, char **argv)
 	unsigned s0 = 1, s1 = 5;
 	size_t entities = 2000, pool = 1000000, queries = 2000;
 	char **files = NULL;
-	int nfiles = 0, rc;
+	int nfiles = 0, rc, bad = 0;
 
 	match_params_default(&o.params);
 	o.threads = 2;
@@ -609,33 +639,67 @@ int main(int argc, char **argv)
 		const char *a = argv[i];
 		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
 		if (strcmp(a, "--match") == 0 && v) {
-			o.params.match_threshold = strtod(v, NULL);
+			o.params.match_threshold = real(v);
+			bad |= isnan(o.params.match_threshold);
 			i++;
 		} else if (strcmp(a, "--review") == 0 && v) {
-			o.params.review_threshold = strtod(v, NULL);
+			o.params.review_threshold = real(v);
+			bad |= isnan(o.params.review_threshold);
 			i++;
 		} else if (strcmp(a, "--cap") == 0 && v) {
-			o.params.block_cap = (size_t)strtoull(v, NULL, 10);
+			{
+			long long x = num(v, 1, 100000000);
+			bad |= x < 0;
+			o.params.block_cap = (size_t)(x < 0 ? 1 : x);
+			}
 			i++;
 		} else if (strcmp(a, "--candidates") == 0 && v) {
-			o.params.max_candidates = (size_t)strtoull(v, NULL, 10);
+			{
+			long long x = num(v, 1, 100000);
+			bad |= x < 0;
+			o.params.max_candidates = (size_t)(x < 0 ? 1 : x);
+			}
 			i++;
 		} else if (strcmp(a, "--threads") == 0 && v) {
-			o.threads = (int)strtol(v, NULL, 10);
+			{
+			long long x = num(v, 1, 64);
+			bad |= x < 0;
+			o.threads = (int)(x < 0 ? 1 : x);
+			}
 			i++;
 		} else if (strcmp(a, "--seeds") == 0 && v) {
-			char *end;
-			s0 = (unsigned)strtoul(v, &end, 10);
-			s1 = *end == '-' ? (unsigned)strtoul(end + 1, NULL, 10) : s0;
+			char buf[64], *dash;
+			long long a0, a1;
+			snprintf(buf, sizeof buf, "%s", v);
+			dash = strchr(buf, '-');
+			if (dash)
+				*dash = '\0';
+			a0 = num(buf, 0, 1000000000);
+			a1 = dash ? num(dash + 1, 0, 1000000000) : a0;
+			bad |= a0 < 0 || a1 < a0;
+			s0 = (unsigned)(a0 < 0 ? 0 : a0);
+			s1 = (unsigned)(a1 < 0 ? 0 : a1);
 			i++;
 		} else if (strcmp(a, "--entities") == 0 && v) {
-			entities = (size_t)strtoull(v, NULL, 10);
+			{
+			long long x = num(v, 1, 10000000);
+			bad |= x < 0;
+			entities = (size_t)(x < 0 ? 1 : x);
+			}
 			i++;
 		} else if (strcmp(a, "--pool") == 0 && v) {
-			pool = (size_t)strtoull(v, NULL, 10);
+			{
+			long long x = num(v, 1, 100000000);
+			bad |= x < 0;
+			pool = (size_t)(x < 0 ? 1 : x);
+			}
 			i++;
 		} else if (strcmp(a, "--queries") == 0 && v) {
-			queries = (size_t)strtoull(v, NULL, 10);
+			{
+			long long x = num(v, 1, 10000000);
+			bad |= x < 0;
+			queries = (size_t)(x < 0 ? 1 : x);
+			}
 			i++;
 		} else if (strcmp(a, "-v") == 0) {
 			verbose = 1;
@@ -647,7 +711,10 @@ int main(int argc, char **argv)
 			files[nfiles++] = argv[i];
 		}
 	}
-	if (strcmp(argv[1], "febrl") == 0 && nfiles > 0)
+	if (bad) {
+		usage();
+		rc = 2;
+	} else if (strcmp(argv[1], "febrl") == 0 && nfiles > 0)
 		rc = cmd_febrl(nfiles, files, &o, verbose);
 	else if (strcmp(argv[1], "gen") == 0)
 		rc = cmd_gen(s0, s1, entities, &o, verbose);
