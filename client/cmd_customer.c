@@ -241,6 +241,7 @@ static enum crm_err one_ref(struct replica *rep, const struct cli_args *a, const
 struct section {
 	const char *table, *title, *tail;
 	const char *const *cols, *const *heads;
+	size_t limit; /* rows shown; tail selects one more to tell if there are more (0: all) */
 };
 
 static const char *const contact_cols[] = {"name", "title", "phone", "email", "wechat", NULL};
@@ -253,16 +254,16 @@ static const char *const task_heads[] = {"due", "title", "id", NULL};
 
 static const struct section sections[] = {
 	{"contacts", "contacts", "WHERE r.customer_id = ?1 AND r.deleted = 0 ORDER BY r.name",
-	 contact_cols, contact_cols},
+	 contact_cols, contact_cols, 0},
 	{"activities", "recent activities",
-	 "WHERE r.customer_id = ?1 AND r.deleted = 0 ORDER BY r.occurred_at DESC LIMIT 10",
-	 activity_cols, activity_heads},
+	 "WHERE r.customer_id = ?1 AND r.deleted = 0 ORDER BY r.occurred_at DESC LIMIT 11",
+	 activity_cols, activity_heads, 10},
 	{"deals", "open deals",
 	 "WHERE r.customer_id = ?1 AND r.deleted = 0 AND coalesce(r.stage, '') NOT IN ('won', 'lost') "
-	 "ORDER BY r.expected_close", deal_cols, deal_heads},
+	 "ORDER BY r.expected_close", deal_cols, deal_heads, 0},
 	{"tasks", "open tasks",
 	 "WHERE r.customer_id = ?1 AND r.deleted = 0 AND r.done_at IS NULL ORDER BY r.due_at",
-	 task_cols, task_heads},
+	 task_cols, task_heads, 0},
 };
 
 static int customer_show(int argc, char **argv, struct cli_ctx *ctx)
@@ -275,6 +276,7 @@ static int customer_show(int argc, char **argv, struct cli_ctx *ctx)
 	struct replica rep = {0};
 	struct row r = {0};
 	struct row_list lists[sizeof sections / sizeof sections[0]];
+	bool more[sizeof sections / sizeof sections[0]] = {false};
 	struct crm_error err;
 	char id[CRM_ID_SIZE];
 	enum crm_err rc;
@@ -301,6 +303,8 @@ static int customer_show(int argc, char **argv, struct cli_ctx *ctx)
 
 		rc = rows_select(rep.db, schema_table_find(sections[i].table), sections[i].tail, &p, 1,
 				 &lists[i], &err);
+		if (rc == CRM_OK && sections[i].limit)
+			more[i] = row_list_trim(&lists[i], sections[i].limit);
 	}
 	if (rc != CRM_OK) {
 		status = cli_report("customer show", &err);
@@ -320,7 +324,12 @@ static int customer_show(int argc, char **argv, struct cli_ctx *ctx)
 	}
 	view_detail(stdout, &r);
 	for (size_t i = 0; i < sizeof sections / sizeof sections[0]; i++) {
-		printf("\n%s (%zu)\n", sections[i].title, lists[i].n);
+		if (more[i])
+			printf("\n%s (the %zu latest; all of them: crm %s list %s)\n",
+			       sections[i].title, lists[i].n,
+			       schema_table_find(sections[i].table)->singular, id);
+		else
+			printf("\n%s (%zu)\n", sections[i].title, lists[i].n);
 		if (lists[i].n)
 			view_table(stdout, rep.db, &lists[i], sections[i].cols, sections[i].heads, "");
 	}

@@ -129,6 +129,12 @@ id=$(crm --json customer list --limit 1 | python3 -c 'import json,sys; print(jso
 { echo customer_id,kind,note; for i in $(seq 1 52); do echo "$id,call,第${i}次电话"; done; } >"$T/calls.csv"
 crm import activities "$T/calls.csv" >/dev/null || fail "import calls"
 crm activity list | tail -1 | grep -q 'the first 50 shown; more match' || fail "activity list does not say more match"
+# customer show keeps to the ten latest activities and says where the rest are.
+out=$(crm customer show "$id")
+echo "$out" | grep -q "^recent activities (the 10 latest; all of them: crm activity list $id)" \
+  || fail "customer show does not say there are more activities: $(echo "$out" | grep recent)"
+[ "$(echo "$out" | grep -c '第[0-9]*次电话')" = 10 ] || fail "customer show lists $(echo "$out" | grep -c '第[0-9]*次电话') activities"
+crm customer show 客户02 | grep -q '^recent activities (0)$' || fail "customer show without activities"
 export CRM_HOME="$T/home"
 
 # A replica newer than the binary: refused in one line that names the file.
