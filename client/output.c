@@ -285,14 +285,90 @@ cJSON *out_row_json(const struct schema_table *t, const struct schema_value *val
 	return o;
 }
 
+/* A JSON string: quotes, backslashes and control characters escaped, the
+ * rest (UTF-8 included) as it is. */
+static void json_string(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
+		switch (*p) {
+		case '"':
+			fputs("\\\"", f);
+			break;
+		case '\\':
+			fputs("\\\\", f);
+			break;
+		case '\n':
+			fputs("\\n", f);
+			break;
+		case '\r':
+			fputs("\\r", f);
+			break;
+		case '\t':
+			fputs("\\t", f);
+			break;
+		default:
+			if (*p < 0x20)
+				fprintf(f, "\\u%04x", (unsigned)*p);
+			else
+				fputc(*p, f);
+		}
+	}
+	fputc('"', f);
+}
+
+static void json_indent(FILE *f, int depth)
+{
+	for (int i = 0; i < depth; i++)
+		fputs("  ", f);
+}
+
+/* Two spaces a level, one member or element a line, "key": value. */
+static enum crm_err json_value(FILE *f, const cJSON *v, int depth)
+{
+	enum crm_err rc = CRM_OK;
+
+	if (cJSON_IsObject(v) || cJSON_IsArray(v)) {
+		bool obj = cJSON_IsObject(v);
+		const cJSON *c = v->child;
+
+		if (!c) {
+			fputs(obj ? "{}" : "[]", f);
+			return CRM_OK;
+		}
+		fputs(obj ? "{\n" : "[\n", f);
+		for (; c && rc == CRM_OK; c = c->next) {
+			json_indent(f, depth + 1);
+			if (obj) {
+				json_string(f, c->string);
+				fputs(": ", f);
+			}
+			rc = json_value(f, c, depth + 1);
+			fputs(c->next ? ",\n" : "\n", f);
+		}
+		json_indent(f, depth);
+		fputc(obj ? '}' : ']', f);
+	} else if (cJSON_IsString(v)) {
+		json_string(f, v->valuestring);
+	} else if (cJSON_IsNumber(v)) {
+		char *s = cJSON_PrintUnformatted(v);
+
+		if (!s)
+			return CRM_ENOMEM;
+		fputs(s, f);
+		cJSON_free(s);
+	} else if (cJSON_IsBool(v)) {
+		fputs(cJSON_IsTrue(v) ? "true" : "false", f);
+	} else {
+		fputs("null", f);
+	}
+	return rc;
+}
+
 enum crm_err out_json_print(const cJSON *json, FILE *f)
 {
-	char *s = cJSON_Print(json);
+	enum crm_err rc = json_value(f, json, 0);
 
-	if (!s)
-		return CRM_ENOMEM;
-	fputs(s, f);
 	fputc('\n', f);
-	cJSON_free(s);
-	return CRM_OK;
+	return rc;
 }

@@ -178,6 +178,40 @@ static void test_table_no_trailing_blanks(void **state)
 	out_table_release(&t);
 }
 
+static void test_json_print(void **state)
+{
+	cJSON *arr = cJSON_CreateArray();
+	cJSON *o = cJSON_CreateObject();
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	(void)state;
+	assert_non_null(arr);
+	assert_non_null(o);
+	cJSON_AddStringToObject(o, "name", "华信 \"A\"\\\n\x01");
+	cJSON_AddNumberToObject(o, "amount", 1200050);
+	cJSON_AddNumberToObject(o, "latitude", 22.54);
+	cJSON_AddNullToObject(o, "email");
+	cJSON_AddItemToObject(o, "tasks", cJSON_CreateArray());
+	cJSON_AddItemToArray(arr, o);
+	f = open_memstream(&buf, &len);
+	assert_non_null(f);
+	assert_int_equal(out_json_print(arr, f), CRM_OK);
+	fclose(f);
+	assert_string_equal(buf, "[\n"
+			       "  {\n"
+			       "    \"name\": \"华信 \\\"A\\\"\\\\\\n\\u0001\",\n"
+			       "    \"amount\": 1200050,\n"
+			       "    \"latitude\": 22.54,\n"
+			       "    \"email\": null,\n"
+			       "    \"tasks\": []\n"
+			       "  }\n"
+			       "]\n");
+	free(buf);
+	cJSON_Delete(arr);
+}
+
 static void test_money(void **state)
 {
 	char out[64];
@@ -262,6 +296,7 @@ int main(void)
 		cmocka_unit_test(test_table_truncates_and_flattens),
 		cmocka_unit_test(test_table_leaves_out_empty_columns),
 		cmocka_unit_test(test_table_no_trailing_blanks),
+		cmocka_unit_test(test_json_print),
 		cmocka_unit_test(test_money),
 		cmocka_unit_test(test_row_json),
 		cmocka_unit_test(test_value_for_people),
