@@ -2,8 +2,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "changeset.h"
 #include "db.h"
-#include "sync.h"
 
 void sync_changeset_init(struct sync_changeset *cs)
 {
