@@ -459,13 +459,6 @@ static void compare_person(const struct match_record *a, const struct match_reco
 			reason(v, "different birth date", -1);
 		}
 	}
-	if (v->score + 5.5 + 8.0 < p->review_threshold)
-		goto done; /* nothing left could lift it to review */
-	addr = addr_sim(a, b);
-	if (addr >= 0) {
-		v->score += clampd((addr - 0.4) * 10.0, -2.0, 5.5);
-		reason(v, "address", addr);
-	}
 	if (a->phone && a->phone == b->phone) {
 		v->score += 4.0;
 		reason(v, "same phone", -1);
@@ -473,6 +466,16 @@ static void compare_person(const struct match_record *a, const struct match_reco
 	if (a->email && a->email == b->email) {
 		v->score += 4.0;
 		reason(v, "same e-mail", -1);
+	}
+	/* the address (the costly part) only when it can change the decision */
+	if (v->score + 5.5 < p->review_threshold)
+		goto done;
+	if (v->score - 2.0 >= p->match_threshold && !(name >= 0 && name < 0.55))
+		goto done;
+	addr = addr_sim(a, b);
+	if (addr >= 0) {
+		v->score += clampd((addr - 0.4) * 10.0, -2.0, 5.5);
+		reason(v, "address", addr);
 	}
 	if (name >= 0 && name < 0.55 && !(same_id && (same_birth || addr >= 0.8)))
 		veto = 1; /* another name: only an id number with a birth date or address overrides */

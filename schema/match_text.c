@@ -439,8 +439,8 @@ double match__jaro_winkler(const uint32_t *a, size_t na, const uint32_t *b, size
 		na = 64;
 	if (nb > 64)
 		nb = 64;
-	memset(ma, 0, sizeof ma);
-	memset(mb, 0, sizeof mb);
+	memset(ma, 0, na);
+	memset(mb, 0, nb);
 	range = (na > nb ? na : nb) / 2;
 	range = range > 0 ? range - 1 : 0;
 	for (i = 0; i < na; i++) {
