@@ -16,7 +16,17 @@ void view_overdue(const struct row *r, int64_t now, char *out, size_t n)
 	if (!v || v->type != SV_INT)
 		v = row_get(r, "next_at");
 	if (v && v->type == SV_INT && v->i < now) {
-		snprintf(out, n, "overdue");
+		char due[CRM_TIME_ISO_MAX], today[CRM_TIME_ISO_MAX];
+
+		/* Local midnight is what a date alone gives ("--due tomorrow",
+		 * "--due 2026-11-25"): such a task is due that day, not overdue
+		 * from its first minute. */
+		crm_time_format_local(v->i, due);
+		crm_time_format_local(now, today);
+		if (strcmp(due + 10, " 00:00") == 0 && strncmp(due, today, 10) == 0)
+			snprintf(out, n, "today");
+		else
+			snprintf(out, n, "overdue");
 	} else if (close) {
 		char today[CRM_TIME_ISO_MAX];
 

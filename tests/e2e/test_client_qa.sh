@@ -137,6 +137,16 @@ echo "$out" | grep -q "^recent activities (the 10 latest; all of them: crm activ
 crm customer show 客户02 | grep -q '^recent activities (0)$' || fail "customer show without activities"
 export CRM_HOME="$T/home"
 
+# A task given a date alone is due that day: `crm today` does not call it
+# overdue from its first minute; one due earlier the same day is overdue.
+crm task add ACME --title "date only" --due tomorrow >/dev/null || fail setup
+crm task add ACME --title "at 08:30" --due "2026-11-25 08:30" >/dev/null || fail setup
+out=$(CRM_NOW=2026-11-25T09:00:00+08:00 crm today)
+echo "$out" | grep -q '^2026-11-25 00:00  today    ACME Trading  date only' || fail "date-only task on its day: $out"
+echo "$out" | grep -q '^2026-11-25 08:30  overdue  ACME Trading  at 08:30' || fail "task due earlier today: $out"
+out=$(CRM_NOW=2026-11-26T09:00:00+08:00 crm today)
+echo "$out" | grep -q '^2026-11-25 00:00  overdue  ACME Trading  date only' || fail "date-only task the day after: $out"
+
 # A replica newer than the binary: refused in one line that names the file.
 python3 - "$T/new.db" <<'PY'
 import sqlite3, sys
