@@ -10,6 +10,7 @@
 
 #include <cjson/cJSON.h>
 #include <csv.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,7 @@
 
 #define MAX_FIELDS 64
 #define COL_IGNORED (-1)
+#define INSERT_CACHE 16
 
 struct refusal {
 	long line;
@@ -52,6 +54,11 @@ struct importer {
 	size_t ncols;
 	int col[MAX_FIELDS]; /* column index in t, or COL_IGNORED */
 	char ignored[256];
+
+	/* INSERT statements by the set of columns filled */
+	sqlite3_stmt *inserts[INSERT_CACHE];
+	uint64_t insert_mask[INSERT_CACHE];
+	size_t ninserts, insert_next;
 
 	/* the outcome */
 	size_t rows, created, merged, queued;
@@ -194,6 +201,41 @@ static void bind_value(sqlite3_stmt *st, int i, const struct schema_value *v)
 	}
 }
 
+/*
+ * The INSERT for rows filling the columns set[] (prepared once per set:
+ * preparing it compiles the capture triggers). NULL on failure. The
+ * statement stays owned by the importer.
+ */
+static sqlite3_stmt *insert_stmt(struct importer *im, const bool *set, const char *sql)
+{
+	uint64_t mask = 0;
+	size_t slot;
+
+	for (size_t k = 0; k < im->t->ncols && k < 64; k++)
+		if (set[k])
+			mask |= (uint64_t)1 << k;
+	for (slot = 0; slot < im->ninserts; slot++)
+		if (im->insert_mask[slot] == mask)
+			return im->inserts[slot];
+	if (im->ninserts == INSERT_CACHE) {
+		/* Many column patterns: reuse the oldest slot. */
+		slot = im->insert_next++ % INSERT_CACHE;
+		sqlite3_finalize(im->inserts[slot]);
+		im->inserts[slot] = NULL;
+	} else {
+		slot = im->ninserts++;
+	}
+	if (sqlite3_prepare_v3(im->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &im->inserts[slot], NULL) !=
+	    SQLITE_OK) {
+		sqlite3_finalize(im->inserts[slot]);
+		im->inserts[slot] = NULL;
+		im->insert_mask[slot] = UINT64_MAX; /* never matches a real set */
+		return NULL;
+	}
+	im->insert_mask[slot] = mask;
+	return im->inserts[slot];
+}
+
 /* Builds, inserts and matches one data row; a refusal returns an error with err set. */
 static enum crm_err import_row(struct importer *im, struct crm_error *err)
 {
@@ -284,8 +326,9 @@ static enum crm_err import_row(struct importer *im, struct crm_error *err)
 		len += (size_t)snprintf(sql + len, sizeof sql - len, ", ?");
 	}
 	snprintf(sql + len, sizeof sql - len, ")");
-	if (sqlite3_prepare_v2(im->db, sql, -1, &st, NULL) != SQLITE_OK) {
-		rc = crm_fail(im->err, CRM_EINTERNAL, "import: %s", sqlite3_errmsg(im->db));
+	st = insert_stmt(im, set, sql);
+	if (!st) {
+		rc = crm_fail(err, CRM_EINTERNAL, "import: %s", sqlite3_errmsg(im->db));
 		goto out;
 	}
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
@@ -325,7 +368,10 @@ static enum crm_err import_row(struct importer *im, struct crm_error *err)
 		im->created++;
 	im->queued += stats.queued;
 out:
-	sqlite3_finalize(st);
+	if (st) {
+		sqlite3_reset(st);
+		sqlite3_clear_bindings(st);
+	}
 	for (size_t k = 0; k < MAX_FIELDS; k++)
 		schema_value_release(&vals[k]);
 	return rc;
@@ -592,6 +638,8 @@ out:
 done:
 	if (txn)
 		srv_db_rollback(d.db);
+	for (size_t i = 0; i < im.ninserts; i++)
+		sqlite3_finalize(im.inserts[i]);
 	srv_dedup_free(im.dedup);
 	if (open)
 		srv_db_close(&d);
