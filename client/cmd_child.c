@@ -123,7 +123,13 @@ static int child_add(const struct child_spec *s, const char *preset_kind, int ar
 	enum crm_err rc;
 	int status = 0;
 
-	snprintf(what, sizeof what, "%s add", preset_kind ? "visit" : s->cmd);
+	/* Errors name the command as typed: `crm visit` says "visit". */
+	snprintf(what, sizeof what, "%s", preset_kind ? "visit" : s->cmd);
+	if (!preset_kind) {
+		size_t len = strlen(what);
+
+		snprintf(what + len, sizeof what - len, " add");
+	}
 	crm_error_clear(&err);
 	rc = cli_parse(argc, argv, 1, t, accept, NULL, &a, &err);
 	if (rc == CRM_OK && a.help) {

@@ -51,6 +51,9 @@ crm customer add --help | grep -q -- '--name TEXT.*\[required\]' || fail "custom
 crm activity add --help | grep -q -- '--kind VALUE.*\[required\]' || fail "activity add --help: --kind not marked required"
 crm visit --help | grep -q '^  crm visit ' || fail "visit --help shows no crm visit example"
 
+# Errors name the command as typed.
+expect 1 '^crm: visit: satisfaction "9"' -- visit ACME --satisfaction 9
+
 # Not found: the hint is a command one can type, not `crm ... list`.
 expect 1 'no deal matches "nosuch": try `crm deal list`' -- deal stage nosuch won
 expect 1 'no task matches "nosuch": try `crm task list`' -- task done nosuch
