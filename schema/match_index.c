@@ -37,6 +37,8 @@ struct match_index {
 	size_t nposts, capposts; /* capposts is a power of two */
 	uint32_t *idmap;          /* slot + 1, 0 empty, UINT32_MAX deleted */
 	size_t capidmap, usedidmap;
+	uint32_t *freeslots;      /* slots of removed records, reused by adds */
+	size_t nfree, capfree;
 };
 
 /* ---- posting table ------------------------------------------------------ */
@@ -228,6 +230,7 @@ void match_index_free(struct match_index *idx)
 	free(idx->ids);
 	free(idx->recs);
 	free(idx->idmap);
+	free(idx->freeslots);
 	free(idx);
 }
 
@@ -273,6 +276,16 @@ enum crm_err match_index_remove(struct match_index *idx, const char *id, struct 
 	free(idx->ids[slot]);
 	idx->ids[slot] = NULL;
 	idx->live--;
+	/* keep the slot for the next add (an edit is a remove and an add) */
+	if (idx->nfree == idx->capfree) {
+		size_t nc = idx->capfree ? idx->capfree * 2 : 64;
+		uint32_t *nf = realloc(idx->freeslots, nc * sizeof *nf);
+		if (!nf)
+			return CRM_OK; /* the slot is merely not reused */
+		idx->freeslots = nf;
+		idx->capfree = nc;
+	}
+	idx->freeslots[idx->nfree++] = slot;
 	return CRM_OK;
 }
 
@@ -282,7 +295,7 @@ enum crm_err match_index_add(struct match_index *idx, const char *id,
 	uint64_t keys[KEYS_MAX];
 	size_t n, k, pos;
 	uint32_t slot;
-	int found;
+	int found, reused;
 
 	if (!id || !*id)
 		return crm_fail(err, CRM_EINVAL, "match index: empty customer id");
@@ -305,12 +318,16 @@ enum crm_err match_index_add(struct match_index *idx, const char *id,
 	}
 	if (idx->nslots >= UINT32_MAX - 1)
 		return crm_fail(err, CRM_ETOOBIG, "match index is full");
-	slot = (uint32_t)idx->nslots;
+	reused = idx->nfree > 0;
+	slot = reused ? idx->freeslots[idx->nfree - 1] : (uint32_t)idx->nslots;
 	idx->ids[slot] = strdup(id);
 	if (!idx->ids[slot])
 		goto nomem;
 	idx->recs[slot] = *rec;
-	idx->nslots++;
+	if (reused)
+		idx->nfree--;
+	else
+		idx->nslots++;
 	n = match__keys(rec, keys, KEYS_MAX);
 	for (k = 0; k < n; k++)
 		if (post_add(idx, keys[k], slot) != 0) {
@@ -318,6 +335,8 @@ enum crm_err match_index_add(struct match_index *idx, const char *id,
 				post_del(idx, keys[k], slot);
 			free(idx->ids[slot]);
 			idx->ids[slot] = NULL;
+			if (reused)
+				idx->nfree++; /* still free: its entry is still in the list */
 			goto nomem;
 		}
 	pos = id_probe(idx, id, &found);

@@ -421,6 +421,20 @@ static void test_index_query_and_guard(void **state)
 	in.phone = "13700137000";
 	assert_int_equal(match_index_add_row(idx, "yh", &in, &err), CRM_OK);
 	assert_int_equal(match_index_count(idx), 2);
+	/* a removed record's slot is reused: the new record is found, not the old */
+	in.name = "广州市天河电子有限公司";
+	in.phone = "13600136000";
+	assert_int_equal(match_index_add_row(idx, "gz", &in, &err), CRM_OK);
+	assert_int_equal(match_index_count(idx), 3);
+	q = rec_kind("company", "天河电子（广州）", "136 0013 6000", NULL, NULL);
+	assert_int_equal(match_index_query(idx, &q, NULL, hits, 8, &n, &err), CRM_OK);
+	assert_int_equal(n, 1);
+	assert_string_equal(hits[0].id, "gz");
+	assert_int_equal(hits[0].verdict.decision, MATCH_MATCH);
+	q = rec_kind("company", "深圳市远航物流有限公司", "0755-8888 1234", NULL, NULL);
+	assert_int_equal(match_index_query(idx, &q, NULL, hits, 8, &n, &err), CRM_OK);
+	assert_int_equal(n, 1);
+	assert_string_equal(hits[0].id, "yh"); /* the replaced record, by name */
 	match_index_free(idx);
 }
 
