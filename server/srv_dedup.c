@@ -21,10 +21,15 @@
 #define ALIAS_DEPTH 32
 
 #define PENDING_MAX 4096
+#define STMT_CACHE 48
 
 struct srv_dedup {
 	sqlite3 *db;        /* the connection the cached statements belong to */
 	sqlite3_stmt *load; /* cust_load's SELECT, prepared once on db */
+	/* Other statements of merges, prepared once on db (updates compile the capture triggers). */
+	char *sql[STMT_CACHE];
+	sqlite3_stmt *stmt[STMT_CACHE];
+	size_t nstmt;
 	struct match_index *idx;
 	int64_t touched; /* srv_dup_touched read up to this seq */
 	/*
@@ -106,6 +111,54 @@ static void cust_release(struct cust *c)
 static enum crm_err db_fail(sqlite3 *db, struct crm_error *err, const char *what)
 {
 	return crm_fail(err, CRM_EDB, "%s: %s", what, sqlite3_errmsg(db));
+}
+
+/*
+ * A statement for sql on db: kept on d when db is d's connection (d may be
+ * NULL), else prepared for one use. NULL when it cannot be prepared. Give it
+ * back with stmt_done.
+ */
+static sqlite3_stmt *stmt_get(struct srv_dedup *d, sqlite3 *db, const char *sql)
+{
+	sqlite3_stmt *st = NULL;
+
+	if (d && d->db == db) {
+		for (size_t i = 0; i < d->nstmt; i++)
+			if (strcmp(d->sql[i], sql) == 0)
+				return d->stmt[i];
+		if (d->nstmt < STMT_CACHE) {
+			char *copy = strdup(sql);
+
+			if (copy && sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) ==
+					    SQLITE_OK) {
+				d->sql[d->nstmt] = copy;
+				d->stmt[d->nstmt++] = st;
+				return st;
+			}
+			free(copy);
+			sqlite3_finalize(st);
+			return NULL;
+		}
+	}
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
+		sqlite3_finalize(st);
+		return NULL;
+	}
+	return st;
+}
+
+static void stmt_done(struct srv_dedup *d, sqlite3_stmt *st)
+{
+	if (!st)
+		return;
+	for (size_t i = 0; d && i < d->nstmt; i++) {
+		if (d->stmt[i] == st) {
+			sqlite3_reset(st);
+			sqlite3_clear_bindings(st);
+			return;
+		}
+	}
+	sqlite3_finalize(st);
 }
 
 /*
@@ -308,6 +361,10 @@ void srv_dedup_free(struct srv_dedup *d)
 	if (!d)
 		return;
 	sqlite3_finalize(d->load);
+	for (size_t i = 0; i < d->nstmt; i++) {
+		sqlite3_finalize(d->stmt[i]);
+		free(d->sql[i]);
+	}
 	match_index_free(d->idx);
 	pending_clear(d);
 	free(d->pending);
@@ -411,14 +468,15 @@ enum crm_err srv_dedup_touch(sqlite3 *db, const char *id, struct crm_error *err)
 
 /* ---- small SQL helpers -------------------------------------------------- */
 
-/* Runs sql with text parameters (NULL binds NULL), expecting no rows. */
-static enum crm_err exec_text(sqlite3 *db, struct crm_error *err, const char *sql, int n, ...)
+/* Runs sql with text parameters (NULL binds NULL), expecting no rows. d may be NULL. */
+static enum crm_err exec_text(struct srv_dedup *d, sqlite3 *db, struct crm_error *err,
+			      const char *sql, int n, ...)
 {
-	sqlite3_stmt *st = NULL;
+	sqlite3_stmt *st = stmt_get(d, db, sql);
 	enum crm_err rc = CRM_OK;
 	va_list ap;
 
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+	if (!st)
 		return db_fail(db, err, "dedup");
 	va_start(ap, n);
 	for (int i = 1; i <= n; i++) {
@@ -432,7 +490,7 @@ static enum crm_err exec_text(sqlite3 *db, struct crm_error *err, const char *sq
 	va_end(ap);
 	if (sqlite3_step(st) != SQLITE_DONE)
 		rc = db_fail(db, err, "dedup");
-	sqlite3_finalize(st);
+	stmt_done(d, st);
 	return rc;
 }
 
@@ -720,8 +778,8 @@ static bool mergeable(const struct schema_column *c)
 }
 
 /* Sets customers.col of id to text (NULL: clear), a captured edit. */
-static enum crm_err set_field(sqlite3 *db, const char *id, const char *col, const char *text,
-			      struct crm_error *err)
+static enum crm_err set_field(struct srv_dedup *d, sqlite3 *db, const char *id, const char *col,
+			      const char *text, struct crm_error *err)
 {
 	sqlite3_stmt *st = NULL;
 	enum crm_err rc = CRM_OK;
@@ -729,7 +787,8 @@ static enum crm_err set_field(sqlite3 *db, const char *id, const char *col, cons
 
 	/* The column name comes from the schema's own metadata. */
 	snprintf(sql, sizeof sql, "UPDATE customers SET \"%s\" = ?2, updated_at = ?3 WHERE id = ?1", col);
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+	st = stmt_get(d, db, sql);
+	if (!st)
 		return db_fail(db, err, "merge");
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 	if (text)
@@ -739,7 +798,7 @@ static enum crm_err set_field(sqlite3 *db, const char *id, const char *col, cons
 	sqlite3_bind_int64(st, 3, crm_now_ms());
 	if (sqlite3_step(st) != SQLITE_DONE)
 		rc = db_fail(db, err, "merge");
-	sqlite3_finalize(st);
+	stmt_done(d, st);
 	return rc;
 }
 
@@ -790,8 +849,8 @@ static void free_ids(char **ids, size_t n)
 }
 
 /* Moves row id of child table t to customer to (a captured edit). */
-static enum crm_err move_child(sqlite3 *db, const struct schema_table *t, const char *id,
-			       const char *to, struct crm_error *err)
+static enum crm_err move_child(struct srv_dedup *d, sqlite3 *db, const struct schema_table *t,
+			       const char *id, const char *to, struct crm_error *err)
 {
 	sqlite3_stmt *st = NULL;
 	char sql[200];
@@ -799,21 +858,22 @@ static enum crm_err move_child(sqlite3 *db, const struct schema_table *t, const 
 
 	snprintf(sql, sizeof sql, "UPDATE \"%s\" SET \"%s\" = ?2, updated_at = ?3 WHERE id = ?1",
 		 t->name, t->parent);
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+	st = stmt_get(d, db, sql);
+	if (!st)
 		return db_fail(db, err, "merge");
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, to, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 3, crm_now_ms());
 	if (sqlite3_step(st) != SQLITE_DONE)
 		rc = db_fail(db, err, "merge");
-	sqlite3_finalize(st);
+	stmt_done(d, st);
 	return rc;
 }
 
 /* Devices holding customer id get it whole again at their next sync (rows moved under it). */
 static enum crm_err resend(sqlite3 *db, const char *id, struct crm_error *err)
 {
-	return exec_text(db, err, "DELETE FROM srv_scope WHERE customer_id = ?1 AND in_scope = 1", 1, id);
+	return exec_text(NULL, db, err, "DELETE FROM srv_scope WHERE customer_id = ?1 AND in_scope = 1", 1, id);
 }
 
 static void copy_str(char *out, size_t n, const char *s)
@@ -929,7 +989,7 @@ enum crm_err srv_dedup_merge(struct srv_dedup *d, sqlite3 *db, struct sync_db *s
 		if (!mergeable(c) || is_empty(lo_v))
 			continue;
 		if (is_empty(sv_v)) {
-			rc = set_field(db, sv->id, c->name, lo_v, err);
+			rc = set_field(d, db, sv->id, c->name, lo_v, err);
 			if (rc == CRM_OK)
 				filled[nfilled++] = c->name;
 			continue;
@@ -953,7 +1013,7 @@ enum crm_err srv_dedup_merge(struct srv_dedup *d, sqlite3 *db, struct sync_db *s
 			char h[SYNC_HLC_STR_MAX];
 
 			sync_hlc_format(f ? f->hlc : 0, h);
-			rc = exec_text(db, err,
+			rc = exec_text(d, db, err,
 				       "INSERT INTO srv_dup_fills (merge_id, col, hlc) VALUES (?1, ?2, ?3)",
 				       3, mid, filled[i], h);
 		}
@@ -970,9 +1030,9 @@ enum crm_err srv_dedup_merge(struct srv_dedup *d, sqlite3 *db, struct sync_db *s
 			continue;
 		rc = child_ids(db, ct, lo->id, &ids, &n, err);
 		for (size_t i = 0; i < n && rc == CRM_OK; i++) {
-			rc = move_child(db, ct, ids[i], sv->id, err);
+			rc = move_child(d, db, ct, ids[i], sv->id, err);
 			if (rc == CRM_OK)
-				rc = exec_text(db, err,
+				rc = exec_text(d, db, err,
 					       "INSERT INTO srv_dup_moves (merge_id, tbl, row_id) VALUES (?1, ?2, ?3)",
 					       3, mid, ct->name, ids[i]);
 			if (rc == CRM_OK)
@@ -983,22 +1043,25 @@ enum crm_err srv_dedup_merge(struct srv_dedup *d, sqlite3 *db, struct sync_db *s
 	if (rc != CRM_OK)
 		goto out;
 	/* The other record becomes a tombstone pointing at the survivor. */
-	if (sqlite3_prepare_v2(db,
-			       "UPDATE customers SET deleted = 1, merged_into = ?2, updated_at = ?3 WHERE id = ?1",
-			       -1, &st, NULL) != SQLITE_OK) {
-		rc = db_fail(db, err, "merge");
-		goto out;
+	{
+		sqlite3_stmt *tomb = stmt_get(d, db,
+					      "UPDATE customers SET deleted = 1, merged_into = ?2, updated_at = ?3"
+					      " WHERE id = ?1");
+
+		if (!tomb) {
+			rc = db_fail(db, err, "merge");
+			goto out;
+		}
+		sqlite3_bind_text(tomb, 1, lo->id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(tomb, 2, sv->id, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(tomb, 3, crm_now_ms());
+		if (sqlite3_step(tomb) != SQLITE_DONE)
+			rc = db_fail(db, err, "merge");
+		stmt_done(d, tomb);
+		if (rc != CRM_OK)
+			goto out;
 	}
-	sqlite3_bind_text(st, 1, lo->id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, sv->id, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, crm_now_ms());
-	if (sqlite3_step(st) != SQLITE_DONE) {
-		rc = db_fail(db, err, "merge");
-		goto out;
-	}
-	sqlite3_finalize(st);
-	st = NULL;
-	rc = exec_text(db, err,
+	rc = exec_text(d, db, err,
 		       "INSERT OR REPLACE INTO srv_dup_aliases (old_id, new_id, merge_id) VALUES (?1, ?2, ?3)",
 		       3, lo->id, sv->id, mid);
 	if (rc == CRM_OK)
@@ -1149,7 +1212,7 @@ static enum crm_err evict_from_holders(sqlite3 *db, const char *from, const char
 			srv_scope_release(&sc);
 		}
 		if (!sees)
-			rc = exec_text(db, err,
+			rc = exec_text(NULL, db, err,
 				       "INSERT OR IGNORE INTO srv_dup_evict (device_id, tbl, row_id) VALUES (?1, ?2, ?3)",
 				       3, dev, tbl, id);
 	}
@@ -1229,7 +1292,7 @@ enum crm_err srv_dedup_unmerge(struct srv_dedup *d, sqlite3 *db, struct sync_db 
 			break;
 		if (strcmp(where, m.survivor) != 0 && strcmp(where, end) != 0)
 			continue; /* moved elsewhere since: a person decided, leave it */
-		rc = move_child(db, ct, rid, m.merged, err);
+		rc = move_child(d, db, ct, rid, m.merged, err);
 		if (rc == CRM_OK)
 			rc = evict_from_holders(db, where, m.merged, ct->name, rid, err);
 		if (rc == CRM_OK)
@@ -1261,7 +1324,7 @@ enum crm_err srv_dedup_unmerge(struct srv_dedup *d, sqlite3 *db, struct sync_db 
 		sync_hlc_format(f->hlc, cur);
 		if (strcmp(cur, h) != 0)
 			continue; /* edited since: keep the edit */
-		rc = set_field(db, m.survivor, c->name, NULL, err);
+		rc = set_field(d, db, m.survivor, c->name, NULL, err);
 		if (rc == CRM_OK)
 			info->filled++;
 	}
@@ -1290,9 +1353,9 @@ enum crm_err srv_dedup_unmerge(struct srv_dedup *d, sqlite3 *db, struct sync_db 
 	sqlite3_finalize(st);
 	st = NULL;
 	i64_text(crm_now_ms(), now);
-	rc = exec_text(db, err, "DELETE FROM srv_dup_aliases WHERE old_id = ?1", 1, m.merged);
+	rc = exec_text(d, db, err, "DELETE FROM srv_dup_aliases WHERE old_id = ?1", 1, m.merged);
 	if (rc == CRM_OK)
-		rc = exec_text(db, err, "UPDATE srv_dup_merges SET undone_at = ?2, undone_by = ?3 WHERE id = ?1",
+		rc = exec_text(d, db, err, "UPDATE srv_dup_merges SET undone_at = ?2, undone_by = ?3 WHERE id = ?1",
 			       3, mid, now, by);
 	if (rc == CRM_OK)
 		rc = pair_put(db, m.survivor, m.merged, NULL, "dismissed", by ? by : "unmerge", err);
@@ -1491,7 +1554,7 @@ enum crm_err srv_dedup_rewrite(sqlite3 *db, struct sync_changeset *cs, size_t *n
 			if (rc != CRM_OK || !aliased)
 				continue;
 			/* Logged with the merge, so an unmerge takes the row back too. */
-			rc = exec_text(db, err,
+			rc = exec_text(NULL, db, err,
 				       "INSERT OR IGNORE INTO srv_dup_moves (merge_id, tbl, row_id)"
 				       " SELECT merge_id, ?2, ?3 FROM srv_dup_aliases WHERE old_id = ?1",
 				       3, f->v.s, t->name, r->id);
@@ -1593,7 +1656,7 @@ enum crm_err srv_dedup_deliver(sqlite3 *db, const struct srv_session *who, bool 
 		char u[24];
 
 		i64_text(upto, u);
-		rc = exec_text(db, err,
+		rc = exec_text(NULL, db, err,
 			       "INSERT INTO srv_dup_notice_sent (device_id, upto) VALUES (?1, ?2)"
 			       " ON CONFLICT (device_id) DO UPDATE SET upto = excluded.upto",
 			       2, who->device.id, u);
@@ -1644,7 +1707,7 @@ enum crm_err srv_dedup_deliver(sqlite3 *db, const struct srv_session *who, bool 
 	free(tbl);
 	free(rid);
 	if (rc == CRM_OK && n)
-		rc = exec_text(db, err, "DELETE FROM srv_dup_evict WHERE device_id = ?1", 1, who->device.id);
+		rc = exec_text(NULL, db, err, "DELETE FROM srv_dup_evict WHERE device_id = ?1", 1, who->device.id);
 	return rc;
 }
 
