@@ -113,6 +113,7 @@ struct sim_config {
 	unsigned ops;
 	bool verbose;
 	bool strict;      /* spurious conflicts fail the seed */
+	const char *sabotage; /* NULL, or a fault the checks must catch (see sim_main.c) */
 	const char *dir;  /* directory for the databases */
 };
 
@@ -179,6 +180,7 @@ struct sim_world {
 	size_t nrows, caprows;
 	struct sim_stats *st;
 	bool faults;
+	bool sabotaged;              /* the --sabotage fault has been done */
 	bool failed;
 	char why[1024];
 };

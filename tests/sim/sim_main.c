@@ -2,7 +2,7 @@
  * sync-sim: command line of the deterministic sync simulator.
  *
  *   sync-sim [--seeds N] [--replicas R] [--ops K] [--seed S] [--jobs J]
- *            [--verbose] [--strict]
+ *            [--verbose] [--strict] [--sabotage diverge|lose]
  *
  * Runs seeds S .. S+N-1, each a fresh world of R replicas and a hub doing K
  * local operations with random exchanges and faults, then quiesced and
@@ -14,6 +14,12 @@
  * them out; each seed's lines are written in one piece, in whatever order
  * the seeds finish. A seed's outcome does not depend on J or on the seeds
  * around it.
+ *
+ * --sabotage is the simulator's own test: "diverge" changes a field on one
+ * replica behind sync's back after quiescing, "lose" has a replica mark a
+ * batch that creates a row acknowledged without ever sending it. Every seed
+ * must then fail (ctest checks that it is reported), or the checks have gone
+ * blind.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -29,14 +35,16 @@
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: sync-sim [--seeds N] [--replicas R] [--ops K] [--seed S] [--verbose] "
-		   "[--strict]\n"
+		   "[--strict] [--sabotage diverge|lose]\n"
 		   "  --seeds N     how many seeds to run (default 100)\n"
 		   "  --replicas R  replicas besides the hub, 1..30 (default 5)\n"
 		   "  --ops K       local operations per seed (default 200)\n"
 		   "  --seed S      first seed (default 1)\n"
 		   "  --jobs J      worker processes (default: one per CPU, at most 8)\n"
 		   "  --verbose     one line of figures per seed\n"
-		   "  --strict      a spurious conflict (one version had seen the other) fails\n");
+		   "  --strict      a spurious conflict (one version had seen the other) fails\n"
+		   "  --sabotage K  self-test: diverge (a replica changed behind sync's back) or\n"
+		   "                lose (a batch acknowledged, never sent); every seed must fail\n");
 }
 
 static bool parse_u64(const char *s, uint64_t max, uint64_t *out)
@@ -144,9 +152,10 @@ static void run_seeds(const struct sim_config *cfg, uint64_t first, uint64_t nse
 		} else {
 			t->failed++;
 			fprintf(out, "seed %llu FAILED: %s\n", (unsigned long long)seed, why);
-			fprintf(out, "  replay: sync-sim --seeds 1 --replicas %u --ops %u --seed %llu%s\n",
+			fprintf(out, "  replay: sync-sim --seeds 1 --replicas %u --ops %u --seed %llu%s%s%s\n",
 				cfg->replicas, cfg->ops, (unsigned long long)seed,
-				cfg->strict ? " --strict" : "");
+				cfg->strict ? " --strict" : "", cfg->sabotage ? " --sabotage " : "",
+				cfg->sabotage ? cfg->sabotage : "");
 		}
 		if (cfg->verbose) {
 			char label[48];
@@ -286,6 +295,10 @@ int main(int argc, char **argv)
 			cfg.verbose = true;
 		} else if (strcmp(a, "--strict") == 0) {
 			cfg.strict = true;
+		} else if (strcmp(a, "--sabotage") == 0 && val &&
+			   (strcmp(val, "diverge") == 0 || strcmp(val, "lose") == 0)) {
+			cfg.sabotage = val;
+			i++;
 		} else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
 			usage(stdout);
 			return 0;

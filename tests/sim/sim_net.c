@@ -256,6 +256,18 @@ static bool req_versions(struct sim_world *w, struct sim_req *q, const struct sy
 	return true;
 }
 
+/* True if the push carries a field of a newly inserted row (for --sabotage lose). */
+static bool pushes_new_row(const struct sim_world *w, const struct sim_req *q)
+{
+	for (size_t k = 0; k < q->nvers; k++) {
+		const struct sim_version *v = &w->model.v[q->vers[k]];
+
+		if (v->parent_hlc == 0 && !v->quiet)
+			return true;
+	}
+	return false;
+}
+
 /*
  * Fields per push batch or pull page: small while the world runs, so rounds
  * interleave with edits and faults; larger while quiescing, which only has to
@@ -303,6 +315,19 @@ bool sim_send_request(struct sim_world *w, unsigned r)
 	if (!cJSON_AddStringToObject(j, "site", n->site) || !add_i64(j, "cursor", cursor) ||
 	    !add_i64(j, "upto", upto)) {
 		sim_fail(w, "out of memory");
+		goto out;
+	}
+	if (w->cfg->sabotage && strcmp(w->cfg->sabotage, "lose") == 0 && !w->sabotaged &&
+	    pushes_new_row(w, &w->reqs[qi])) {
+		/* Self-test: a batch that creates a row is acknowledged, never sent. */
+		w->sabotaged = true;
+		if (sync_outbox_ack(n->s, upto, &err) != CRM_OK) {
+			sim_fail(w, "r%u: sync_outbox_ack: %s", r, err.msg);
+			goto out;
+		}
+		for (size_t k = 0; k < w->reqs[qi].nvers; k++)
+			w->model.v[w->reqs[qi].vers[k]].acked = true;
+		ok = true;
 		goto out;
 	}
 	memset(&m, 0, sizeof m);

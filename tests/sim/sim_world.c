@@ -244,6 +244,34 @@ static void remove_db(const char *path)
 	unlink(p);
 }
 
+/*
+ * Self-test: after quiescing, changes a field on replica 0 with capture off,
+ * as a bug that writes without recording would. The checks must see it.
+ */
+static bool sabotage_diverge(struct sim_world *w)
+{
+	struct sim_node *n = &w->nodes[0];
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if (w->nrows == 0)
+		return true;
+	sync_capture_set(n->s, false);
+	if (sqlite3_prepare_v2(n->db, "UPDATE customers SET notes = 'sabotage' WHERE id = ?", -1, &st,
+			       NULL) != SQLITE_OK) {
+		sync_capture_set(n->s, true);
+		return sim_fail(w, "sabotage: %s", sqlite3_errmsg(n->db));
+	}
+	sqlite3_bind_text(st, 1, w->rows[0].id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	sync_capture_set(n->s, true);
+	if (rc != SQLITE_DONE)
+		return sim_fail(w, "sabotage: %s", sqlite3_errmsg(n->db));
+	w->sabotaged = true;
+	return true;
+}
+
 /* 2026-01-01T00:00:00Z; every seed gets its own day, so ids made by
  * crm_id_new() in one seed never lean on the previous seed's clock. */
 #define SIM_EPOCH_MS 1767225600000LL
@@ -297,6 +325,8 @@ bool sim_run_seed(const struct sim_config *cfg, uint64_t seed, struct sim_stats 
 	if (w->failed)
 		goto out;
 	if (!sim_quiesce(w))
+		goto out;
+	if (cfg->sabotage && strcmp(cfg->sabotage, "diverge") == 0 && !sabotage_diverge(w))
 		goto out;
 	ok = sim_check(w);
 out:
