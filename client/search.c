@@ -295,59 +295,103 @@ out:
 	return rc;
 }
 
-enum crm_err search_run(sqlite3 *db, const char *text, bool with_deleted, size_t limit,
-			struct search_result *out, struct crm_error *err)
+/*
+ * The MATCH (or LIKE) pattern for one needle into pat and the SQL that takes
+ * it into *sql. *none is set when no document can contain the needle.
+ */
+static enum crm_err needle_pattern(sqlite3 *db, const char *needle, struct crm_buf *pat,
+				   const char **sql, bool *none, struct crm_error *err)
 {
-	char needle[NEEDLE_MAX];
-	struct crm_buf pat;
-	sqlite3_stmt *st = NULL;
-	enum crm_err rc = CRM_OK;
-	const char *sql;
-	int step;
+	enum crm_err rc;
 
-	memset(out, 0, sizeof *out);
-	crm_buf_init(&pat, PATTERN_MAX);
-	if (!crm_utf8_valid(text, strlen(text))) {
-		rc = crm_fail(err, CRM_EUTF8, "the search text is not valid UTF-8");
-		goto out;
-	}
-	search_needle(text, needle, sizeof needle);
-	if (needle[0] == '\0') {
-		rc = crm_fail(err, CRM_EUSAGE, "nothing to search for: crm search TEXT");
-		goto out;
-	}
+	*none = false;
 	if (utf8_chars(needle) >= 3) {
 		/* One FTS5 phrase: with the trigram tokenizer, a substring match. */
-		rc = quote_term(&pat, needle);
-		sql = match_sql;
+		*sql = match_sql;
+		rc = quote_term(pat, needle);
 	} else {
 		bool any = false;
 
-		rc = short_terms(db, needle, &pat, &any, err);
+		rc = short_terms(db, needle, pat, &any, err);
 		if (rc != CRM_OK)
-			goto out;
+			return rc;
 		if (!any) {
 			/* No trigram starts with it: nothing contains it. */
-			goto out;
+			*none = true;
+			return CRM_OK;
 		}
-		sql = pat.len ? match_sql : like_sql;
-		if (!pat.len)
-			rc = like_pattern(&pat, needle);
+		*sql = pat->len ? match_sql : like_sql;
+		if (!pat->len)
+			rc = like_pattern(pat, needle);
 	}
-	if (rc != CRM_OK) {
+	if (rc != CRM_OK)
 		rc = crm_fail(err, rc, "search text too long");
-		goto out;
+	return rc;
+}
+
+/*
+ * For a text of several words that is not found as it stands ("华信 科技",
+ * "acme london"): the MATCH pattern that wants every word in the same
+ * document, into pat. *none when some word is in no document; pat stays
+ * empty when a word is too short and common to be a term list (then the
+ * words are not searched apart).
+ */
+static enum crm_err words_pattern(sqlite3 *db, const char *needle, struct crm_buf *pat,
+				  char *first, size_t first_n, bool *none, struct crm_error *err)
+{
+	char words[NEEDLE_MAX];
+	char *save = NULL;
+	size_t nwords = 0;
+	enum crm_err rc = CRM_OK;
+
+	*none = false;
+	first[0] = '\0';
+	snprintf(words, sizeof words, "%s", needle);
+	for (char *w = strtok_r(words, " \t", &save); w && rc == CRM_OK && !*none;
+	     w = strtok_r(NULL, " \t", &save)) {
+		struct crm_buf one;
+		const char *sql = NULL;
+
+		crm_buf_init(&one, PATTERN_MAX);
+		rc = needle_pattern(db, w, &one, &sql, none, err);
+		if (rc == CRM_OK && !*none && sql != match_sql) {
+			/* A LIKE scan cannot be combined in a MATCH: give up splitting. */
+			crm_buf_release(&one);
+			crm_buf_reset(pat);
+			return CRM_OK;
+		}
+		if (rc == CRM_OK && !*none) {
+			if (nwords++ == 0)
+				snprintf(first, first_n, "%s", w);
+			rc = crm_buf_addstr(pat, nwords > 1 ? " AND (" : "(");
+			if (rc == CRM_OK)
+				rc = crm_buf_add(pat, one.data, one.len);
+			if (rc == CRM_OK)
+				rc = crm_buf_addstr(pat, ")");
+			if (rc != CRM_OK)
+				rc = crm_fail(err, rc, "search text too long");
+		}
+		crm_buf_release(&one);
 	}
-	out->hits = calloc(limit ? limit : 1, sizeof *out->hits);
-	if (!out->hits) {
-		rc = crm_fail(err, CRM_ENOMEM, "out of memory");
-		goto out;
-	}
+	if (rc == CRM_OK && nwords < 2)
+		crm_buf_reset(pat);
+	return rc;
+}
+
+/* Runs sql with pattern pat, appending up to limit customer ids to out. */
+static enum crm_err run_query(sqlite3 *db, const char *sql, const struct crm_buf *pat,
+			      bool with_deleted, size_t limit, struct search_result *out,
+			      struct crm_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	enum crm_err rc = CRM_OK;
+	int step;
+
 	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
 		rc = crm_fail(err, CRM_EDB, "cannot search: %s", sqlite3_errmsg(db));
 		goto out;
 	}
-	sqlite3_bind_text(st, 1, pat.data, (int)pat.len, SQLITE_STATIC);
+	sqlite3_bind_text(st, 1, pat->data, (int)pat->len, SQLITE_STATIC);
 	sqlite3_bind_int(st, 2, with_deleted);
 	sqlite3_bind_int64(st, 3, (sqlite3_int64)limit);
 	for (step = sqlite3_step(st); step == SQLITE_ROW && out->n < limit;
@@ -357,15 +401,57 @@ enum crm_err search_run(sqlite3 *db, const char *text, bool with_deleted, size_t
 		snprintf(out->hits[out->n].id, CRM_ID_SIZE, "%s", id ? id : "");
 		out->n++;
 	}
-	if (step != SQLITE_DONE && step != SQLITE_ROW) {
+	if (step != SQLITE_DONE && step != SQLITE_ROW)
 		rc = crm_fail(err, CRM_EDB, "search failed: %s", sqlite3_errmsg(db));
-		goto out;
-	}
-	for (size_t i = 0; i < out->n; i++)
-		explain(db, needle, &out->hits[i]);
-	qsort(out->hits, out->n, sizeof *out->hits, hit_order);
 out:
 	sqlite3_finalize(st);
+	return rc;
+}
+
+enum crm_err search_run(sqlite3 *db, const char *text, bool with_deleted, size_t limit,
+			struct search_result *out, struct crm_error *err)
+{
+	char needle[NEEDLE_MAX], first[NEEDLE_MAX];
+	const char *explained;
+	struct crm_buf pat;
+	enum crm_err rc = CRM_OK;
+	const char *sql = NULL;
+	bool none = false;
+
+	memset(out, 0, sizeof *out);
+	crm_buf_init(&pat, PATTERN_MAX);
+	if (!crm_utf8_valid(text, strlen(text))) {
+		rc = crm_fail(err, CRM_EUTF8, "the search text is not valid UTF-8");
+		goto out;
+	}
+	search_needle(text, needle, sizeof needle);
+	explained = needle;
+	if (needle[0] == '\0') {
+		rc = crm_fail(err, CRM_EUSAGE, "nothing to search for: crm search TEXT");
+		goto out;
+	}
+	out->hits = calloc(limit ? limit : 1, sizeof *out->hits);
+	if (!out->hits) {
+		rc = crm_fail(err, CRM_ENOMEM, "out of memory");
+		goto out;
+	}
+	rc = needle_pattern(db, needle, &pat, &sql, &none, err);
+	if (rc == CRM_OK && !none)
+		rc = run_query(db, sql, &pat, with_deleted, limit, out, err);
+	if (rc == CRM_OK && out->n == 0 && strchr(needle, ' ')) {
+		crm_buf_reset(&pat);
+		rc = words_pattern(db, needle, &pat, first, sizeof first, &none, err);
+		if (rc == CRM_OK && !none && pat.len) {
+			rc = run_query(db, match_sql, &pat, with_deleted, limit, out, err);
+			explained = first;
+		}
+	}
+	if (rc != CRM_OK)
+		goto out;
+	for (size_t i = 0; i < out->n; i++)
+		explain(db, explained, &out->hits[i]);
+	qsort(out->hits, out->n, sizeof *out->hits, hit_order);
+out:
 	crm_buf_release(&pat);
 	if (rc != CRM_OK)
 		search_result_release(out);

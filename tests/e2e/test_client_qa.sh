@@ -51,6 +51,19 @@ crm customer add --help | grep -q -- '--name TEXT.*\[required\]' || fail "custom
 crm activity add --help | grep -q -- '--kind VALUE.*\[required\]' || fail "activity add --help: --kind not marked required"
 crm visit --help | grep -q '^  crm visit ' || fail "visit --help shows no crm visit example"
 
+# Several words not found as they stand are looked for apart, in the same
+# customer: "华信 科技" finds 深圳市华信科技有限公司, "acme london" ACME in London.
+crm customer add --name 华信贸易 --city 东莞 >/dev/null || fail setup
+crm customer edit ACME --city London >/dev/null || fail setup
+for q in "华信 科技" "科技 华信"; do
+  [ "$(crm --json search "$q" | python3 -c 'import json,sys; print([c["name"] for c in json.load(sys.stdin)])')" = "['深圳市华信科技有限公司']" ] \
+    || fail "search $q: $(crm search "$q")"
+done
+crm search "acme london" | grep -q '^ACME Trading' || fail "search acme london: $(crm search "acme london")"
+crm search "华信 东莞" | grep -q '^华信贸易' || fail "search 华信 东莞"
+crm search "华信 东莞" | grep -q '深圳市' && fail "search 华信 东莞 finds the Shenzhen one"
+crm search "华信 nowhere" | grep -q '^no customer matches' || fail "search with a word nobody has"
+
 # Errors name the command as typed.
 expect 1 '^crm: visit: satisfaction "9"' -- visit ACME --satisfaction 9
 
@@ -60,7 +73,7 @@ expect 1 'no task matches "nosuch": try `crm task list`' -- task done nosuch
 expect 1 'no customer matches "nosuch": try `crm search TEXT`' -- customer show nosuch
 
 # Ambiguous deals and tasks ask for the exact title (they have no name).
-crm deal add 华信 --title "年度合同 A" >/dev/null || fail setup
+crm deal add 深圳市华信 --title "年度合同 A" >/dev/null || fail setup
 crm deal add ACME --title "年度合同 B" >/dev/null || fail setup
 expect 1 '"年度合同" matches 2 deals: 年度合同 A (0.*), 年度合同 B (0.*): use the id, a longer id prefix or the exact title' -- \
   deal stage 年度合同 won
