@@ -301,7 +301,8 @@ static enum crm_err import_row(struct importer *im, struct crm_error *err)
 	if (rc != CRM_OK)
 		goto out;
 	if (set[row_col(t, "id")] && exists(im->db, t, row_text(&r, "id"), false)) {
-		rc = crm_fail(err, CRM_EEXISTS, "id %s: already in the replica", row_text(&r, "id"));
+		rc = crm_fail(err, CRM_EEXISTS, "id %s: already in the replica (--skip-bad imports "
+			      "only the rows that are not)", row_text(&r, "id"));
 		goto out;
 	}
 	if (strcmp(t->name, "customers") == 0 && !im->opt->force) {

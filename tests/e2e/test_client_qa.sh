@@ -64,6 +64,14 @@ crm search "华信 东莞" | grep -q '^华信贸易' || fail "search 华信 东�
 crm search "华信 东莞" | grep -q '深圳市' && fail "search 华信 东莞 finds the Shenzhen one"
 crm search "华信 nowhere" | grep -q '^no customer matches' || fail "search with a word nobody has"
 
+# Importing an export back into the same replica says how to add just the new rows.
+crm export customers >"$T/backup.csv" || fail "export"
+before=$(snapshot)
+crm import customers "$T/backup.csv" 2>"$T/err" >/dev/null && fail "re-importing an export succeeded"
+grep -q 'line 2: id .*: already in the replica (--skip-bad imports only the rows that are not)' "$T/err" \
+  || fail "re-import message: $(cat "$T/err")"
+[ "$before" = "$(snapshot)" ] || fail "a refused re-import changed the replica"
+
 # Errors name the command as typed.
 expect 1 '^crm: visit: satisfaction "9"' -- visit ACME --satisfaction 9
 
