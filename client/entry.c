@@ -73,7 +73,9 @@ enum crm_err entry_filters(const struct cli_args *a, struct row *vals, char *tai
 		if (vals->v[i].type == SV_NULL)
 			continue;
 		len = strlen(tail);
-		w = snprintf(tail + len, tailsz - len, "%zu", *n + 1);
+		/* Free text matches whatever the case of Latin letters (--city london). */
+		w = snprintf(tail + len, tailsz - len, "%zu%s", *n + 1,
+			     t->cols[i].type == SCOL_TEXT ? " COLLATE NOCASE" : "");
 		if (w < 0 || (size_t)w >= tailsz - len)
 			return crm_fail(err, CRM_ETOOBIG, "too many filters");
 		params[*n] = vals->v[i];

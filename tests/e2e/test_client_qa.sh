@@ -72,6 +72,11 @@ grep -q 'line 2: id .*: already in the replica (--skip-bad imports only the rows
   || fail "re-import message: $(cat "$T/err")"
 [ "$before" = "$(snapshot)" ] || fail "a refused re-import changed the replica"
 
+# List filters on free text ignore the case of Latin letters (--city london).
+crm customer list --city LONDON | grep -q '^ACME Trading' || fail "customer list --city LONDON: $(crm customer list --city LONDON)"
+crm customer list --city 东莞 | grep -q '^华信贸易' || fail "customer list --city 东莞"
+crm customer list --city london --name "acme trading" | grep -q '^ACME Trading' || fail "two case-blind filters"
+
 # Errors name the command as typed.
 expect 1 '^crm: visit: satisfaction "9"' -- visit ACME --satisfaction 9
 
