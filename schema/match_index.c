@@ -633,7 +633,8 @@ struct pair {
 
 struct scan_job {
 	const struct match_index *idx;
-	size_t from, step;
+	const uint32_t *order;    /* slots, similar names next to each other */
+	size_t from, to;          /* this thread's range of order */
 	struct pair *pairs;
 	size_t n, cap;
 	int failed;
@@ -646,8 +647,9 @@ static void *scan_worker(void *arg)
 	struct slot_hit hits[SCAN_HITS];
 	size_t i;
 
-	for (i = j->from; i < j->idx->nslots; i += j->step) {
+	for (size_t k = j->from; k < j->to; k++) {
 		long n, h;
+		i = j->order[k];
 		if (!j->idx->ids[i])
 			continue;
 		n = query_slots(j->idx, &j->idx->recs[i], (uint32_t)i, &s, hits, SCAN_HITS);
@@ -680,6 +682,20 @@ out:
 	return NULL;
 }
 
+struct okey {
+	uint64_t key;
+	uint32_t slot;
+};
+
+static int okey_cmp(const void *x, const void *y)
+{
+	const struct okey *a = x, *b = y;
+
+	if (a->key != b->key)
+		return a->key < b->key ? -1 : 1;
+	return a->slot < b->slot ? -1 : a->slot > b->slot;
+}
+
 static int pair_cmp(const void *x, const void *y)
 {
 	const struct pair *a = x, *b = y;
@@ -697,6 +713,8 @@ enum crm_err match_index_scan(const struct match_index *idx, int nthreads, match
 	struct scan_job *jobs = NULL;
 	pthread_t *th = NULL;
 	struct pair *all = NULL;
+	uint32_t *order = NULL;
+	struct okey *okeys = NULL;
 	size_t total = 0, t, i, nt;
 	enum crm_err rc = CRM_OK;
 	int started = 0;
@@ -708,10 +726,34 @@ enum crm_err match_index_scan(const struct match_index *idx, int nthreads, match
 	th = calloc(nt, sizeof *th);
 	if (!jobs || !th)
 		goto nomem;
+	/*
+	 * Query in the order of the names, not of the slots: consecutive queries
+	 * then read the same posting lists and candidate records, which stay in
+	 * the cache. Each thread takes one contiguous part of that order.
+	 */
+	order = malloc((idx->nslots ? idx->nslots : 1) * sizeof *order);
+	okeys = malloc((idx->nslots ? idx->nslots : 1) * sizeof *okeys);
+	if (!order || !okeys)
+		goto nomem;
+	for (i = 0; i < idx->nslots; i++) {
+		const struct match_record *r = &idx->recs[i];
+		uint64_t k = 0;
+		size_t c;
+		for (c = 0; c < 4; c++)
+			k = (k << 16) | (c < r->core_len ? (r->core[c] & 0xFFFF) : 0);
+		okeys[i].key = k;
+		okeys[i].slot = (uint32_t)i;
+	}
+	qsort(okeys, idx->nslots, sizeof *okeys, okey_cmp);
+	for (i = 0; i < idx->nslots; i++)
+		order[i] = okeys[i].slot;
+	free(okeys);
+	okeys = NULL;
 	for (t = 0; t < nt; t++) {
 		jobs[t].idx = idx;
-		jobs[t].from = t;
-		jobs[t].step = nt;
+		jobs[t].order = order;
+		jobs[t].from = idx->nslots * t / nt;
+		jobs[t].to = idx->nslots * (t + 1) / nt;
 	}
 	for (t = 1; t < nt; t++) {
 		if (pthread_create(&th[t], NULL, scan_worker, &jobs[t]) != 0) {
@@ -764,5 +806,7 @@ out:
 	free(jobs);
 	free(th);
 	free(all);
+	free(order);
+	free(okeys);
 	return rc;
 }
