@@ -119,7 +119,7 @@ static bool dump_db(struct sim_world *w, unsigned i, struct crm_buf *out)
 		crm_buf_release(&sql);
 		if (rc != SQLITE_OK)
 			return sim_fail(w, "dump: %s", sqlite3_errmsg(db));
-		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		for (rc = sqlite3_step(st); rc == SQLITE_ROW; rc = sqlite3_step(st)) {
 			crm_buf_addstr(out, tab->name);
 			for (int c = 0; c < sqlite3_column_count(st); c++) {
 				switch (sqlite3_column_type(st, c)) {
