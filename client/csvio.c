@@ -41,6 +41,12 @@ struct importer {
 	int col[MAX_FIELDS];
 	long line;                   /* line being fed */
 	size_t seen;                 /* data rows seen */
+
+	/* customers added so far: rowid0 + k + 1 came from line added[k], so a
+	 * duplicate inside the file can name the line it repeats */
+	sqlite3_int64 rowid0;
+	long *added;
+	size_t nadded, capadded;
 };
 
 void csvio_report_release(struct csvio_report *r)
@@ -228,6 +234,40 @@ static bool exists(sqlite3 *db, const struct schema_table *t, const char *id, bo
 	return found;
 }
 
+/* Remembers that the customer just inserted came from the current record. */
+static enum crm_err note_added(struct importer *im, struct crm_error *err)
+{
+	if (im->nadded == im->capadded) {
+		size_t cap = im->capadded ? im->capadded * 2 : 1024;
+		long *p = realloc(im->added, cap * sizeof *p);
+
+		if (!p)
+			return crm_fail(err, CRM_ENOMEM, "out of memory");
+		im->added = p;
+		im->capadded = cap;
+	}
+	im->added[im->nadded++] = im->rec_line;
+	return CRM_OK;
+}
+
+/* The line of this file customer id was added from, or 0 if it was already there. */
+static long added_line(const struct importer *im, const char *id)
+{
+	sqlite3_stmt *st = NULL;
+	sqlite3_int64 rowid = 0;
+
+	if (sqlite3_prepare_v2(im->db, "SELECT rowid FROM customers WHERE id = ?1", -1, &st,
+			       NULL) == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+		if (sqlite3_step(st) == SQLITE_ROW)
+			rowid = sqlite3_column_int64(st, 0);
+	}
+	sqlite3_finalize(st);
+	if (rowid <= im->rowid0 || (sqlite3_uint64)(rowid - im->rowid0) > im->nadded)
+		return 0;
+	return im->added[rowid - im->rowid0 - 1];
+}
+
 /* Builds and inserts one data row; a refusal is returned as CRM_EINVAL & co with err set. */
 static enum crm_err import_row(struct importer *im, struct crm_error *err)
 {
@@ -310,14 +350,24 @@ static enum crm_err import_row(struct importer *im, struct crm_error *err)
 		bool found = false;
 
 		rc = rows_find_duplicate(im->db, &r, &found, &dup, err);
-		if (rc == CRM_OK && found)
-			rc = crm_fail(err, CRM_EEXISTS, "%s %s already belongs to customer %s (id %s): "
-				      "import with --force to keep both", dup.col, dup.value, dup.name,
-				      dup.id);
+		if (rc == CRM_OK && found) {
+			long from = added_line(im, dup.id);
+
+			if (from > 0)
+				rc = crm_fail(err, CRM_EEXISTS, "%s %s is also on line %ld (%s): keep one "
+					      "of the two rows, or import with --force to keep both",
+					      dup.col, dup.value, from, dup.name);
+			else
+				rc = crm_fail(err, CRM_EEXISTS, "%s %s already belongs to customer %s "
+					      "(id %s): import with --force to keep both", dup.col,
+					      dup.value, dup.name, dup.id);
+		}
 		if (rc != CRM_OK)
 			goto out;
 	}
 	rc = rows_insert(im->db, &r, err);
+	if (rc == CRM_OK && strcmp(t->name, "customers") == 0)
+		rc = note_added(im, err);
 out:
 	free(set);
 	row_release(&r);
@@ -391,6 +441,14 @@ enum crm_err csvio_import(sqlite3 *db, const struct schema_table *t, FILE *in,
 	im.err = err;
 	if (csv_init(&p, CSV_STRICT | CSV_STRICT_FINI) != 0)
 		return crm_fail(err, CRM_ENOMEM, "out of memory");
+	if (strcmp(t->name, "customers") == 0) {
+		sqlite3_stmt *st = NULL;
+
+		if (sqlite3_prepare_v2(db, "SELECT coalesce(max(rowid), 0) FROM customers", -1, &st,
+				       NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+			im.rowid0 = sqlite3_column_int64(st, 0);
+		sqlite3_finalize(st);
+	}
 	for (n = getline(&line, &cap, in); n > 0 && im.fatal == CRM_OK;
 	     n = getline(&line, &cap, in)) {
 		const char *text = line;
@@ -435,6 +493,7 @@ enum crm_err csvio_import(sqlite3 *db, const struct schema_table *t, FILE *in,
 	rc = im.fatal;
 	clear_record(&im);
 	csv_free(&p);
+	free(im.added);
 	free(line);
 	return rc;
 }

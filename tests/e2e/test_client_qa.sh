@@ -77,6 +77,18 @@ crm customer list --city LONDON | grep -q '^ACME Trading' || fail "customer list
 crm customer list --city 东莞 | grep -q '^华信贸易' || fail "customer list --city 东莞"
 crm customer list --city london --name "acme trading" | grep -q '^ACME Trading' || fail "two case-blind filters"
 
+# A duplicate inside the file names the line it repeats; one of a customer
+# already in the replica names that customer.
+printf 'name,phone,email\nA1,13700137000,\nA2,+86 137 0013 7000,\nA3,,x@Y.example\nA4,,x@y.example\nA5,138 0013 8000,\n' >"$T/dupin.csv"
+before=$(snapshot)
+crm import customers "$T/dupin.csv" 2>"$T/err" >/dev/null && fail "duplicates inside a file imported"
+grep -q 'line 3: phone +8613700137000 is also on line 2 (A1): keep one of the two rows, or import with --force' "$T/err" \
+  || fail "in-file duplicate phone: $(cat "$T/err")"
+grep -q 'line 5: email x@y.example is also on line 4 (A3)' "$T/err" || fail "in-file duplicate email: $(cat "$T/err")"
+grep -q 'line 6: phone +8613800138000 already belongs to customer 深圳市华信科技有限公司 (id ' "$T/err" \
+  || fail "duplicate of a replica customer: $(cat "$T/err")"
+[ "$before" = "$(snapshot)" ] || fail "a refused import with duplicates changed the replica"
+
 # Errors name the command as typed.
 expect 1 '^crm: visit: satisfaction "9"' -- visit ACME --satisfaction 9
 
