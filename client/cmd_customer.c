@@ -238,6 +238,23 @@ static enum crm_err one_ref(struct replica *rep, const struct cli_args *a, const
 	return rows_resolve(rep->db, customers(), a->pos[0], id, err);
 }
 
+static bool same_value(const struct schema_value *x, const struct schema_value *y)
+{
+	if (x->type != y->type)
+		return false;
+	switch (x->type) {
+	case SV_NULL:
+		return true;
+	case SV_INT:
+		return x->i == y->i;
+	case SV_REAL:
+		return x->r == y->r;
+	case SV_TEXT:
+		return strcmp(x->s ? x->s : "", y->s ? y->s : "") == 0;
+	}
+	return false;
+}
+
 struct section {
 	const char *table, *title, *tail;
 	const char *const *cols, *const *heads;
@@ -368,8 +385,9 @@ static int customer_edit(int argc, char **argv, struct cli_ctx *ctx)
 	struct row r = {0};
 	struct crm_error err;
 	char id[CRM_ID_SIZE];
+	struct row before = {0};
 	bool *set = calloc(t->ncols, sizeof *set);
-	bool any = false;
+	bool any = false, changed = false;
 	enum crm_err rc;
 	int status = 0;
 
@@ -396,10 +414,19 @@ static int customer_edit(int argc, char **argv, struct cli_ctx *ctx)
 	if (rc == CRM_OK)
 		rc = rows_get(rep.db, t, id, &r, &err);
 	if (rc == CRM_OK)
-		rc = entry_apply(&a, &r, set, &err);
-	if (rc == CRM_OK && !a.force && any_ident(t, set))
-		rc = dup_check(&rep, &r, &err);
+		rc = rows_get(rep.db, t, id, &before, &err);
 	if (rc == CRM_OK)
+		rc = entry_apply(&a, &r, set, &err);
+	/* Values equal to what is there change nothing: no new updated_at, no
+	 * duplicate check of a phone the customer already has, nothing to sync. */
+	for (size_t i = 0; rc == CRM_OK && i < t->ncols; i++)
+		if (set[i] && same_value(&r.v[i], &before.v[i]))
+			set[i] = false;
+	for (size_t i = 0; rc == CRM_OK && i < t->ncols; i++)
+		changed = changed || set[i];
+	if (rc == CRM_OK && changed && !a.force && any_ident(t, set))
+		rc = dup_check(&rep, &r, &err);
+	if (rc == CRM_OK && changed)
 		rc = rows_update(rep.db, &r, set, &err);
 	if (rc == CRM_OK) {
 		row_release(&r);
@@ -415,9 +442,11 @@ static int customer_edit(int argc, char **argv, struct cli_ctx *ctx)
 	if (a.json || ctx->json)
 		view_json_row(stdout, &r);
 	else
-		printf("updated customer %s (id %s)\n", row_text(&r, "name"), id);
+		printf("%s customer %s (id %s)\n", changed ? "updated" : "nothing to change for",
+		       row_text(&r, "name"), id);
 out:
 	free(set);
+	row_release(&before);
 	row_release(&r);
 	replica_close(&rep);
 	cli_args_release(&a);

@@ -89,6 +89,20 @@ grep -q 'line 6: phone +8613800138000 already belongs to customer 深圳市华�
   || fail "duplicate of a replica customer: $(cat "$T/err")"
 [ "$before" = "$(snapshot)" ] || fail "a refused import with duplicates changed the replica"
 
+# An edit to the values a customer already has changes nothing (no new
+# updated_at to sync) and says so; with one real change it updates.
+before=$(snapshot)
+out=$(crm customer edit ACME --city london 2>&1) || fail "edit failed: $out"
+# london differs from London (case is kept as typed): not a no-op.
+echo "$out" | grep -q '^updated customer ACME Trading' || fail "edit --city london: $out"
+[ "$before" = "$(snapshot)" ] && fail "edit --city london (was London) changed nothing"
+before=$(snapshot)
+out=$(crm customer edit ACME --city london --phone "" 2>&1) || fail "no-op edit failed: $out"
+echo "$out" | grep -q '^nothing to change for customer ACME Trading' || fail "no-op edit message: $out"
+[ "$before" = "$(snapshot)" ] || fail "an edit to the same values changed the replica"
+out=$(crm customer edit ACME --city London --tier B 2>&1) || fail "edit failed: $out"
+echo "$out" | grep -q '^updated customer ACME Trading' || fail "edit message: $out"
+
 # Errors name the command as typed.
 expect 1 '^crm: visit: satisfaction "9"' -- visit ACME --satisfaction 9
 
