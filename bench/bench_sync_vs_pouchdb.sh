@@ -179,6 +179,7 @@ crm_side() {
 	say "building crm and crm-server (Release) in $BUILD"
 	cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release >"$WORK/cmake.log" 2>&1 ||
 		{ CRM_FAIL="cmake configure failed: $(tail -3 "$WORK/cmake.log")"; return 1; }
+	R[crm.commit]=$(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo unknown)
 	cmake --build "$BUILD" -j2 --target crm crm-server >>"$WORK/cmake.log" 2>&1 ||
 		{ CRM_FAIL="build failed: $(grep -m3 -E 'error|Error' "$WORK/cmake.log")"; return 1; }
 	[ -x "$CRM" ] || CRM=$(find "$BUILD" -name crm -type f -perm -u+x | head -1)
@@ -351,6 +352,8 @@ def b(side, phase, way):
 print("sync benchmark: %s customers + %s activities (seed %s); express-pouchdb storage %s, "
       "PouchDB batch_size %s"
       % (os.environ["NCUST"], os.environ["NACT"], os.environ["SEED"], os.environ["ADAPTER"], os.environ["PBS"]))
+if "crm.commit" in r:
+    print("crm built from %s (git describe --always --dirty)" % r["crm.commit"])
 print("%-34s %14s %14s %12s" % ("", "crm", "PouchDB 9", "PouchDB/crm"))
 rows = []
 for phase in ("push", "pull"):
