@@ -5,6 +5,7 @@
  * A command is one row: {name, handler, one-line help}; handlers are declared
  * in commands.h and live one group per file (cmd_*.c).
  */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -105,8 +106,18 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	for (size_t k = 0; k < sizeof commands / sizeof commands[0]; k++)
-		if (strcmp(commands[k].name, argv[i]) == 0)
-			return commands[k].run(argc - i, argv + i, &ctx);
+		if (strcmp(commands[k].name, argv[i]) == 0) {
+			int status = commands[k].run(argc - i, argv + i, &ctx);
+
+			/* Output lost (a full disk, a closed pipe) is a failure, not 0. */
+			errno = 0;
+			if ((fflush(stdout) != 0 || ferror(stdout)) && status == 0) {
+				fprintf(stderr, "crm: %s: cannot write the output: %s\n", argv[i],
+					errno ? strerror(errno) : "write error");
+				status = 1;
+			}
+			return status;
+		}
 	if (!crm_utf8_valid(argv[i], strlen(argv[i]))) {
 		fprintf(stderr, "crm: the command is not valid UTF-8 text\n");
 		return 1;

@@ -103,6 +103,12 @@ echo "$out" | grep -q '^nothing to change for customer ACME Trading' || fail "no
 out=$(crm customer edit ACME --city London --tier B 2>&1) || fail "edit failed: $out"
 echo "$out" | grep -q '^updated customer ACME Trading' || fail "edit message: $out"
 
+# Output that cannot be written is a failure, said in one line.
+if [ -w /dev/full ]; then
+  crm customer list >/dev/full 2>"$T/err" && fail "crm customer list >/dev/full exits 0"
+  grep -q '^crm: customer: cannot write the output' "$T/err" || fail "write error message: $(cat "$T/err")"
+fi
+
 # Errors name the command as typed.
 expect 1 '^crm: visit: satisfaction "9"' -- visit ACME --satisfaction 9
 
