@@ -24,7 +24,7 @@
 #include "tables.h"
 
 #define PROTOCOL 1
-#define PUSH_FIELDS 20000     /* fields per pushed batch */
+#define PUSH_FIELDS 50000     /* fields per pushed batch (the server takes up to 100,000) */
 #define MAX_ATTEMPTS 5        /* per round trip, on network errors */
 #define FIRST_BACKOFF_MS 250
 #define PASSWORD_MAX 1024

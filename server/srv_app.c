@@ -21,7 +21,7 @@ enum crm_err srv_app_open(struct srv_app *app, const char *path, size_t nreaders
 	pthread_mutex_init(&app->write_lock, NULL);
 	pthread_mutex_init(&app->pool_lock, NULL);
 	pthread_cond_init(&app->pool_free, NULL);
-	app->limits.page_fields = 20000;
+	app->limits.page_fields = 50000;
 	app->limits.push_fields = 100000;
 	app->limits.max_skew_ms = 5 * 60 * 1000;
 	rc = srv_db_open(path, SRV_DB_SYNC, &app->writer, err);
