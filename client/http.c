@@ -2,6 +2,9 @@
 #include "http.h"
 
 #include <curl/curl.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,6 +55,16 @@ enum crm_err http_init(struct http_client *h, const char *base_url, const char *
 	size_t n;
 
 	memset(h, 0, sizeof *h);
+
+#ifdef __GLIBC__
+	/*
+	 * No fastbins: a sync request frees hundreds of thousands of small JSON
+	 * nodes and then a large body buffer, and each large free made glibc
+	 * consolidate every fastbin chunk (malloc_consolidate was 6-7% of the
+	 * CPU of a 1.12M-field sync; this saves about 7-10% of it, measured).
+	 */
+	mallopt(M_MXFAST, 0);
+#endif
 	if (strncmp(base_url, "http://", 7) != 0 && strncmp(base_url, "https://", 8) != 0)
 		return crm_fail(err, CRM_EUSAGE,
 				"server %s: expected a URL such as https://crm.example.com:8443",
