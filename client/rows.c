@@ -511,6 +511,25 @@ static bool looks_like_id_prefix(const char *s)
 	return true;
 }
 
+/* True if a deleted customer has exactly the name or ext_ref ref; its id into id. */
+static bool deleted_customer(sqlite3 *db, const char *ref, char id[CRM_ID_SIZE])
+{
+	sqlite3_stmt *st = NULL;
+	bool found = false;
+
+	if (sqlite3_prepare_v2(db, "SELECT id FROM customers WHERE deleted = 1 AND (name = ?1 "
+				   "OR ext_ref = ?1) ORDER BY updated_at DESC LIMIT 1", -1, &st,
+			       NULL) == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, ref, -1, SQLITE_STATIC);
+		if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0)) {
+			snprintf(id, CRM_ID_SIZE, "%s", (const char *)sqlite3_column_text(st, 0));
+			found = true;
+		}
+	}
+	sqlite3_finalize(st);
+	return found;
+}
+
 enum crm_err rows_resolve(sqlite3 *db, const struct schema_table *t, const char *ref,
 			  char id[CRM_ID_SIZE], struct crm_error *err)
 {
@@ -599,9 +618,16 @@ enum crm_err rows_resolve(sqlite3 *db, const struct schema_table *t, const char 
 		if (c.n > 1)
 			return ambiguous(t, ref, &c, db, count, ref, NULL, err);
 	}
-	if (strcmp(t->name, "customers") == 0)
+	if (strcmp(t->name, "customers") == 0) {
+		char gone[CRM_ID_SIZE];
+
+		if (deleted_customer(db, ref, gone))
+			return crm_fail(err, CRM_ENOTFOUND, "no customer matches \"%s\": that "
+					"customer was deleted; name a deleted customer by its full "
+					"id, %s", ref, gone);
 		return crm_fail(err, CRM_ENOTFOUND, "no customer matches \"%s\": try `crm search "
 				"TEXT` to find it", ref);
+	}
 	return crm_fail(err, CRM_ENOTFOUND, "no %s matches \"%s\": try `crm %s list` to find it",
 			t->singular, ref, t->singular);
 found:

@@ -164,6 +164,10 @@ expect 1 'line 1: the header is not valid UTF-8 text: save the file as UTF-8' --
 # updated_at, no change queued for sync.
 id=$(crm --json customer add --name 待删除客户 | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
 crm customer delete "$id" >/dev/null || fail "delete"
+# Named by its name now: not found, but the message says it was deleted and
+# gives the id that names it.
+expect 1 "no customer matches \"待删除客户\": that customer was deleted; name a deleted customer by its full id, $id" -- \
+  customer show 待删除客户
 before=$(snapshot)
 out=$(crm customer delete "$id" 2>&1) || fail "deleting a deleted customer fails: $out"
 [ "$before" = "$(snapshot)" ] || fail "deleting a deleted customer changed the replica"
