@@ -148,7 +148,16 @@ void view_detail(FILE *f, const struct row *r)
 		if (r->v[i].type == SV_NULL || strcmp(t->cols[i].name, "deleted") == 0)
 			continue;
 		out_value(&t->cols[i], &r->v[i], row_text(r, "currency"), buf, sizeof buf);
-		fprintf(f, "%-*s  %s\n", (int)width + 1, t->cols[i].name, buf);
+		fprintf(f, "%-*s  ", (int)width + 1, t->cols[i].name);
+		/* The lines of a multi-line value start under its first line. */
+		for (const char *p = buf; *p; p++) {
+			if (*p == '\r')
+				continue;
+			fputc(*p, f);
+			if (*p == '\n' && p[1] && p[1] != '\n' && p[1] != '\r')
+				fprintf(f, "%*s", (int)width + 3, "");
+		}
+		fputc('\n', f);
 	}
 	{
 		const struct schema_value *d = row_get(r, "deleted");

@@ -109,6 +109,14 @@ if [ -w /dev/full ]; then
   grep -q '^crm: customer: cannot write the output' "$T/err" || fail "write error message: $(cat "$T/err")"
 fi
 
+# A multi-line value in customer show: later lines start under the first.
+crm customer edit ACME --notes "$(printf 'first line\nsecond line\n\nfourth')" >/dev/null || fail "edit notes"
+out=$(crm customer show ACME)
+echo "$out" | grep -q '^notes        first line$' || fail "notes first line: $out"
+echo "$out" | grep -q '^             second line$' || fail "notes second line not indented: $out"
+echo "$out" | grep -q '^             fourth$' || fail "notes fourth line not indented: $out"
+echo "$out" | grep -q ' $' && fail "customer show has trailing blanks: $(echo "$out" | grep -n ' $')"
+
 # Errors name the command as typed.
 expect 1 '^crm: visit: satisfaction "9"' -- visit ACME --satisfaction 9
 
