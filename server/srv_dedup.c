@@ -1593,11 +1593,30 @@ bool srv_dedup_writable(sqlite3 *db, const char *device, const char *id)
 	return ok;
 }
 
+/* A customer row of a pushed set: its id and its place in the set. */
+struct row_at {
+	const char *id;
+	size_t i;
+};
+
+static int cmp_row_at(const void *a, const void *b)
+{
+	const struct row_at *x = a, *y = b;
+	int c = strcmp(x->id, y->id);
+
+	if (c)
+		return c;
+	return x->i < y->i ? -1 : x->i > y->i;
+}
+
 enum crm_err srv_dedup_after_push(struct srv_dedup *d, sqlite3 *db, struct sync_db *s,
 				  const struct sync_changeset *cs, const char *by,
 				  struct crm_error *err)
 {
 	const struct schema_table *t = ctab();
+	struct row_at *at = NULL;
+	bool *later = NULL; /* a row whose customer an earlier row of the set already names */
+	size_t n = 0;
 	enum crm_err rc;
 
 	if (!d)
@@ -1605,9 +1624,25 @@ enum crm_err srv_dedup_after_push(struct srv_dedup *d, sqlite3 *db, struct sync_
 	rc = srv_dedup_settle(d, db, err);
 	if (rc == CRM_OK)
 		rc = srv_dedup_refresh(d, db, err);
+	if (rc != CRM_OK || cs->nrows == 0)
+		return rc;
+	/* Each customer once (its first row), found by sorting, not by a scan per row. */
+	at = malloc(cs->nrows * sizeof *at);
+	later = calloc(cs->nrows, sizeof *later);
+	if (!at || !later) {
+		rc = crm_fail(err, CRM_ENOMEM, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < cs->nrows; i++)
+		if (strcmp(cs->rows[i].table, t->name) == 0)
+			at[n++] = (struct row_at){cs->rows[i].id, i};
+	qsort(at, n, sizeof *at, cmp_row_at);
+	for (size_t k = 1; k < n; k++)
+		if (strcmp(at[k].id, at[k - 1].id) == 0)
+			later[at[k].i] = true;
 	for (size_t i = 0; i < cs->nrows && rc == CRM_OK; i++) {
 		const struct sync_row *r = &cs->rows[i];
-		bool ident = false, seen = false, deleted = false;
+		bool ident = false, deleted = false;
 
 		if (strcmp(r->table, t->name) != 0 || !crm_id_valid(r->id))
 			continue;
@@ -1617,14 +1652,15 @@ enum crm_err srv_dedup_after_push(struct srv_dedup *d, sqlite3 *db, struct sync_
 			ident = ident || (c && (c->flags & SCOL_IDENT));
 			deleted = deleted || strcmp(r->fields[j].col, "deleted") == 0;
 		}
-		for (size_t k = 0; k < i && !seen; k++)
-			seen = strcmp(cs->rows[k].table, t->name) == 0 && strcmp(cs->rows[k].id, r->id) == 0;
-		if (seen)
+		if (later[i])
 			continue;
 		/* A deletion takes it out of the index; a restored one is matched like a new one. */
 		if (ident || deleted)
 			rc = srv_dedup_check(d, db, s, r->id, "sync", by, NULL, NULL, err);
 	}
+out:
+	free(at);
+	free(later);
 	return rc;
 }
 
