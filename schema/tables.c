@@ -81,7 +81,7 @@ static const struct schema_column deal_cols[] = {
 	PARENT_COL,
 	{"title", SCOL_TEXT, SCOL_REQUIRED | SCOL_SEARCH, NULL, 0, 300, "deal title"},
 	{"stage", SCOL_ENUM, 0, deal_stages, 0, 0, "lead, qualified, proposal, negotiation, won, lost"},
-	{"amount", SCOL_MONEY, 0, NULL, 0, 0, "value, e.g. 12,000.50 or ¥12000 or 500 USD"},
+	{"amount", SCOL_MONEY, 0, NULL, 0, INT64_MAX, "value, e.g. 12,000.50 or ¥12000 or 500 USD"},
 	{"currency", SCOL_CURRENCY, 0, NULL, 0, 0, "ISO currency code (default CNY)"},
 	{"expected_close", SCOL_DATE, 0, NULL, 0, 0, "expected close date"},
 	{"probability", SCOL_INT, 0, NULL, 0, 100, "win probability in percent"},
@@ -273,6 +273,10 @@ enum crm_err schema_value_parse(const struct schema_column *c, const char *text,
 		char cur[FIELD_CURRENCY_MAX];
 
 		rc = field_money(c->name, t, NULL, &out->i, cur, err);
+		/* min < max marks a bounded amount (a deal's value is never negative;
+		 * an order's may be, for a refund). */
+		if (rc == CRM_OK && c->min < c->max && (out->i < c->min || out->i > c->max))
+			rc = crm_fail(err, CRM_EINVAL, "%s \"%s\": must not be negative", c->name, t);
 		if (rc == CRM_OK) {
 			out->type = SV_INT;
 			if (currency_out)
@@ -338,6 +342,9 @@ enum crm_err schema_value_check(const struct schema_column *c, const struct sche
 	case SCOL_MONEY:
 		if (v->type != SV_INT)
 			return crm_fail(err, CRM_EINVAL, "%s: expected an integer", c->name);
+		if (c->type == SCOL_MONEY && c->min < c->max && (v->i < c->min || v->i > c->max))
+			return crm_fail(err, CRM_EINVAL, "%s %lld: must not be negative", c->name,
+					(long long)v->i);
 		return CRM_OK;
 	case SCOL_INT:
 	case SCOL_BOOL:

@@ -459,6 +459,20 @@ static char *schema_text(sqlite3 *db)
 	return s;
 }
 
+/* A deal's value is never negative; an order's may be (a refund). */
+static void test_money_bounds(void **state)
+{
+	struct schema_value v = {SV_INT, -5, 0, NULL};
+	struct crm_error err = {0};
+
+	(void)state;
+	parse_fails("deals", "amount", "-5", CRM_EINVAL, "negative");
+	parse_int("deals", "amount", "0", 0);
+	parse_int("orders", "amount", "-20", -2000);
+	assert_int_equal(schema_value_check(col("deals", "amount"), &v, &err), CRM_EINVAL);
+	assert_int_equal(schema_value_check(col("orders", "amount"), &v, &err), CRM_OK);
+}
+
 static void test_migration_list(void **state)
 {
 	(void)state;
@@ -695,6 +709,7 @@ int main(void)
 		cmocka_unit_test(test_parse_rules),
 		cmocka_unit_test(test_check),
 		cmocka_unit_test(test_parse_then_check),
+		cmocka_unit_test(test_money_bounds),
 		cmocka_unit_test(test_migration_list),
 		cmocka_unit_test(test_migrate_fresh_and_again),
 		cmocka_unit_test(test_migrate_refuses_newer),
