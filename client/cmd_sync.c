@@ -707,7 +707,7 @@ static enum crm_err apply_answer(struct replica *rep, const cJSON *ans, bool pus
 	if (rc == CRM_OK && page.nfields >= SEARCH_BULK_FIELDS && state_i64(rep, "cursor") == 0)
 		rc = search_suspend(rep, err);
 	if (rc == CRM_OK && page.nrows)
-		rc = sync_apply(rep->sync, &page, SYNC_APPLY_IN_TXN, NULL, NULL, &res, err);
+		rc = sync_apply(rep->sync, &page, SYNC_APPLY_IN_TXN | SYNC_APPLY_FROM_HUB, NULL, NULL, &res, err);
 	cJSON_ArrayForEach(x, conflicts) {
 		if (rc != CRM_OK)
 			break;
