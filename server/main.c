@@ -19,6 +19,7 @@
 #include "crm_utf8.h"
 #include "migrate.h"
 #include "srv_app.h"
+#include "srv_args.h"
 #include "srv_db.h"
 #include "srv_dedup.h"
 #include "srv_http.h"
@@ -73,52 +74,19 @@ static int fail(const struct crm_error *err)
 
 static int parse(int argc, char **argv, struct opts *o)
 {
+	const struct srv_arg specs[] = {
+		{"--json", &o->json, NULL},       {"--db", NULL, &o->db},
+		{"--listen", NULL, &o->listen},   {"--tls-cert", NULL, &o->cert},
+		{"--tls-key", NULL, &o->key},     {"--role", NULL, &o->role},
+		{"--team", NULL, &o->team},       {NULL, NULL, NULL},
+	};
+	int rc;
+
 	memset(o, 0, sizeof *o);
 	o->db = getenv("CRM_SERVER_DB");
 	o->readers = 4;
-	for (int i = 0; i < argc; i++) {
-		const char *a = argv[i];
-		const char **slot = NULL;
-
-		if (strcmp(a, "--json") == 0) {
-			o->json = true;
-			continue;
-		}
-		if (strcmp(a, "--db") == 0)
-			slot = &o->db;
-		else if (strcmp(a, "--listen") == 0)
-			slot = &o->listen;
-		else if (strcmp(a, "--tls-cert") == 0)
-			slot = &o->cert;
-		else if (strcmp(a, "--tls-key") == 0)
-			slot = &o->key;
-		else if (strcmp(a, "--role") == 0)
-			slot = &o->role;
-		else if (strcmp(a, "--team") == 0)
-			slot = &o->team;
-		if (slot) {
-			if (i + 1 >= argc) {
-				fprintf(stderr, "crm-server: %s needs a value\n", a);
-				return 2;
-			}
-			*slot = argv[++i];
-			continue;
-		}
-		if (a[0] == '-' && a[1] == '-') {
-			fprintf(stderr, "crm-server: unknown option %s\n", a);
-			return 2;
-		}
-		if (o->npos == sizeof o->pos / sizeof o->pos[0]) {
-			fprintf(stderr, "crm-server: too many arguments\n");
-			return 2;
-		}
-		o->pos[o->npos++] = a;
-	}
-	if (!o->db) {
-		fprintf(stderr, "crm-server: which database? give --db PATH\n");
-		return 2;
-	}
-	return 0;
+	rc = srv_args_parse(argc, argv, specs, o->pos, sizeof o->pos / sizeof o->pos[0], &o->npos);
+	return rc ? rc : srv_args_need_db(o->db);
 }
 
 /* Reads a password: one line of stdin, or a prompt without echo on a terminal. */

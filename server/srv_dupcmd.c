@@ -13,6 +13,7 @@
 #include "crm_utf8.h"
 #include "srv_db.h"
 #include "srv_dedup.h"
+#include "srv_args.h"
 #include "srv_pool.h"
 
 #define SCAN_BATCH 200
@@ -41,38 +42,17 @@ static int dup_usage(void)
 
 static int dup_parse(int argc, char **argv, struct dup_opts *o)
 {
+	const struct srv_arg specs[] = {
+		{"--json", &o->json, NULL}, {"--db", NULL, &o->db},
+		{"--by", NULL, &o->by},     {NULL, NULL, NULL},
+	};
+	int rc;
+
 	memset(o, 0, sizeof *o);
 	o->db = getenv("CRM_SERVER_DB");
 	o->by = "admin";
-	for (int i = 0; i < argc; i++) {
-		const char *a = argv[i];
-
-		if (strcmp(a, "--json") == 0) {
-			o->json = true;
-		} else if (strcmp(a, "--db") == 0 || strcmp(a, "--by") == 0) {
-			if (i + 1 >= argc) {
-				fprintf(stderr, "crm-server: %s needs a value\n", a);
-				return 2;
-			}
-			if (a[2] == 'd')
-				o->db = argv[++i];
-			else
-				o->by = argv[++i];
-		} else if (a[0] == '-' && a[1] == '-') {
-			fprintf(stderr, "crm-server: unknown option %s\n", a);
-			return 2;
-		} else if (o->npos < sizeof o->pos / sizeof o->pos[0]) {
-			o->pos[o->npos++] = a;
-		} else {
-			fprintf(stderr, "crm-server: too many arguments\n");
-			return 2;
-		}
-	}
-	if (!o->db) {
-		fprintf(stderr, "crm-server: which database? give --db PATH\n");
-		return 2;
-	}
-	return 0;
+	rc = srv_args_parse(argc, argv, specs, o->pos, sizeof o->pos / sizeof o->pos[0], &o->npos);
+	return rc ? rc : srv_args_need_db(o->db);
 }
 
 static int dfail(const struct crm_error *err)

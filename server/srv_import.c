@@ -7,6 +7,7 @@
  * line); it is written here because the server does not link the client.
  */
 #include "srv_import.h"
+#include "srv_args.h"
 
 #include <cjson/cJSON.h>
 #include <csv.h>
@@ -473,54 +474,19 @@ struct io_opts {
 
 static int io_parse(int argc, char **argv, struct io_opts *o)
 {
+	const struct srv_arg specs[] = {
+		{"--skip-bad", &o->skip_bad, NULL}, {"--json", &o->json, NULL},
+		{"--db", NULL, &o->db},             {"--owner", NULL, &o->owner},
+		{"--format", NULL, &o->format},     {"--by", NULL, &o->by},
+		{"--out", NULL, &o->out},           {NULL, NULL, NULL},
+	};
+	int rc;
+
 	memset(o, 0, sizeof *o);
 	o->db = getenv("CRM_SERVER_DB");
 	o->by = "admin";
-	for (int i = 0; i < argc; i++) {
-		const char *a = argv[i];
-		const char **slot = NULL;
-
-		if (strcmp(a, "--skip-bad") == 0) {
-			o->skip_bad = true;
-			continue;
-		}
-		if (strcmp(a, "--json") == 0) {
-			o->json = true;
-			continue;
-		}
-		if (strcmp(a, "--db") == 0)
-			slot = &o->db;
-		else if (strcmp(a, "--owner") == 0)
-			slot = &o->owner;
-		else if (strcmp(a, "--format") == 0)
-			slot = &o->format;
-		else if (strcmp(a, "--by") == 0)
-			slot = &o->by;
-		else if (strcmp(a, "--out") == 0)
-			slot = &o->out;
-		if (slot) {
-			if (i + 1 >= argc) {
-				fprintf(stderr, "crm-server: %s needs a value\n", a);
-				return 2;
-			}
-			*slot = argv[++i];
-			continue;
-		}
-		if (a[0] == '-' && a[1] == '-') {
-			fprintf(stderr, "crm-server: unknown option %s\n", a);
-			return 2;
-		}
-		if (o->npos == sizeof o->pos / sizeof o->pos[0]) {
-			fprintf(stderr, "crm-server: too many arguments\n");
-			return 2;
-		}
-		o->pos[o->npos++] = a;
-	}
-	if (!o->db) {
-		fprintf(stderr, "crm-server: which database? give --db PATH\n");
-		return 2;
-	}
-	return 0;
+	rc = srv_args_parse(argc, argv, specs, o->pos, sizeof o->pos / sizeof o->pos[0], &o->npos);
+	return rc ? rc : srv_args_need_db(o->db);
 }
 
 int srv_cmd_import(int argc, char **argv)

@@ -11,6 +11,7 @@
 #include "crm_time.h"
 #include "crm_utf8.h"
 #include "srv_audit.h"
+#include "srv_args.h"
 #include "srv_config.h"
 #include "srv_db.h"
 #include "srv_pool.h"
@@ -39,65 +40,21 @@ static int pusage(const char *line)
 
 static int pparse(int argc, char **argv, struct popts *o)
 {
+	const char *limit = NULL;
+	const struct srv_arg specs[] = {
+		{"--json", &o->json, NULL},         {"--db", NULL, &o->db},
+		{"--city", NULL, &o->city},         {"--industry", NULL, &o->industry},
+		{"--note", NULL, &o->note},         {"--limit", NULL, &limit},
+		{NULL, NULL, NULL},
+	};
+	int rc;
+
 	memset(o, 0, sizeof *o);
 	o->db = getenv("CRM_SERVER_DB");
-	for (int i = 0; i < argc; i++) {
-		const char *a = argv[i];
-		const char **slot = NULL;
-
-		if (strcmp(a, "--json") == 0) {
-			o->json = true;
-			continue;
-		}
-		if (strcmp(a, "--db") == 0)
-			slot = &o->db;
-		else if (strcmp(a, "--city") == 0)
-			slot = &o->city;
-		else if (strcmp(a, "--industry") == 0)
-			slot = &o->industry;
-		else if (strcmp(a, "--note") == 0)
-			slot = &o->note;
-		else if (strcmp(a, "--limit") == 0) {
-			char *end = NULL;
-			long long v;
-
-			if (i + 1 >= argc) {
-				fprintf(stderr, "crm-server: --limit needs a number\n");
-				return 2;
-			}
-			errno = 0;
-			v = strtoll(argv[++i], &end, 10);
-			if (errno || !end || *end || v < 0) {
-				fprintf(stderr, "crm-server: --limit %s: expected a whole number >= 0\n",
-					argv[i]);
-				return 2;
-			}
-			o->limit = (size_t)v;
-			continue;
-		}
-		if (slot) {
-			if (i + 1 >= argc) {
-				fprintf(stderr, "crm-server: %s needs a value\n", a);
-				return 2;
-			}
-			*slot = argv[++i];
-			continue;
-		}
-		if (a[0] == '-' && a[1] == '-') {
-			fprintf(stderr, "crm-server: unknown option %s\n", a);
-			return 2;
-		}
-		if (o->npos == sizeof o->pos / sizeof o->pos[0]) {
-			fprintf(stderr, "crm-server: too many arguments\n");
-			return 2;
-		}
-		o->pos[o->npos++] = a;
-	}
-	if (!o->db) {
-		fprintf(stderr, "crm-server: which database? give --db PATH\n");
-		return 2;
-	}
-	return 0;
+	rc = srv_args_parse(argc, argv, specs, o->pos, sizeof o->pos / sizeof o->pos[0], &o->npos);
+	if (rc == 0 && limit)
+		rc = srv_args_count("--limit", limit, &o->limit);
+	return rc ? rc : srv_args_need_db(o->db);
 }
 
 static void print_padded(const char *s, size_t width)
