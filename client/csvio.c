@@ -7,12 +7,13 @@
 #include <string.h>
 
 #include "crm_time.h"
+#include "csv_read.h"
 #include "crm_utf8.h"
 #include "entry.h"
 #include "output.h"
 #include "rows.h"
 
-#define MAX_FIELDS 64
+#define MAX_FIELDS CSV_READ_MAX_FIELDS
 #define PROGRESS_EVERY 5000
 
 /* What a header column feeds. */
@@ -26,20 +27,13 @@ struct importer {
 	struct crm_error *err;
 	enum crm_err fatal;          /* stops the import (bad header, memory, SQL) */
 
-	/* the record being read */
-	char *fields[MAX_FIELDS];
-	size_t nfields;
-	bool too_many;
-	bool bad_utf8;
-	long rec_line;               /* line its first byte is on */
-	bool in_record;
+	const struct csv_record *rec; /* the record being read (csv_read's) */
 
 	/* the header */
 	bool have_header;
 	size_t ncols;
 	enum hkind kind[MAX_FIELDS];
 	int col[MAX_FIELDS];
-	long line;                   /* line being fed */
 	size_t seen;                 /* data rows seen */
 
 	/* customers added so far: rowid0 + k + 1 came from line added[k], so a
@@ -53,41 +47,6 @@ void csvio_report_release(struct csvio_report *r)
 {
 	free(r->list);
 	memset(r, 0, sizeof *r);
-}
-
-static void clear_record(struct importer *im)
-{
-	for (size_t i = 0; i < im->nfields; i++)
-		free(im->fields[i]);
-	im->nfields = 0;
-	im->too_many = false;
-	im->bad_utf8 = false;
-}
-
-static void field_cb(void *data, size_t len, void *ctx)
-{
-	struct importer *im = ctx;
-	char *s;
-
-	if (!im->in_record) {
-		im->in_record = true;
-		im->rec_line = im->line;
-	}
-	if (im->nfields >= MAX_FIELDS) {
-		im->too_many = true;
-		return;
-	}
-	s = malloc(len + 1);
-	if (!s) {
-		im->fatal = crm_fail(im->err, CRM_ENOMEM, "out of memory");
-		return;
-	}
-	if (len)
-		memcpy(s, data, len);
-	s[len] = '\0';
-	if (!crm_utf8_valid(s, len))
-		im->bad_utf8 = true;
-	im->fields[im->nfields++] = s;
 }
 
 static enum crm_err refuse(struct importer *im, const char *reason)
@@ -104,7 +63,7 @@ static enum crm_err refuse(struct importer *im, const char *reason)
 		r->list = p;
 		r->cap = cap;
 	}
-	r->list[r->nlist].line = im->rec_line;
+	r->list[r->nlist].line = im->rec->line;
 	snprintf(r->list[r->nlist].reason, sizeof r->list[0].reason, "%s", reason);
 	r->nlist++;
 	return CRM_OK;
@@ -138,16 +97,16 @@ static enum crm_err read_header(struct importer *im)
 {
 	const struct schema_table *t = im->t;
 
-	if (im->bad_utf8)
+	if (im->rec->bad_utf8)
 		return crm_fail(im->err, CRM_EUTF8, "line %ld: the header is not valid UTF-8 text: "
 				"save the file as UTF-8 (Excel: CSV UTF-8; a GBK file "
 				"can be converted with iconv -f GBK -t UTF-8)",
-				im->rec_line);
-	if (im->too_many)
-		return crm_fail(im->err, CRM_EFORMAT, "line %ld: more than %d columns", im->rec_line,
+				im->rec->line);
+	if (im->rec->too_many)
+		return crm_fail(im->err, CRM_EFORMAT, "line %ld: more than %d columns", im->rec->line,
 				MAX_FIELDS);
-	for (size_t i = 0; i < im->nfields; i++) {
-		const char *name = im->fields[i];
+	for (size_t i = 0; i < im->rec->n; i++) {
+		const char *name = im->rec->fields[i];
 		const char *key;
 		const struct schema_column *c;
 		char buf[64];
@@ -175,17 +134,17 @@ static enum crm_err read_header(struct importer *im)
 							k ? " " : "", t->cols[k].name);
 			return crm_fail(im->err, CRM_EFORMAT,
 					"line %ld: unknown column \"%s\": the columns of %s are: %s%s",
-					im->rec_line, name, t->name, list,
+					im->rec->line, name, t->name, list,
 					t->parent ? " (or customer_ext_ref)" : "");
 		}
 		for (size_t k = 0; k < i; k++)
 			if (im->kind[k] == im->kind[i] && im->kind[i] != H_IGNORE &&
 			    (im->kind[i] == H_EXT_REF || im->col[k] == im->col[i]))
 				return crm_fail(im->err, CRM_EFORMAT,
-						"line %ld: column \"%s\" appears twice", im->rec_line,
+						"line %ld: column \"%s\" appears twice", im->rec->line,
 						name);
 	}
-	im->ncols = im->nfields;
+	im->ncols = im->rec->n;
 	im->have_header = true;
 	return CRM_OK;
 }
@@ -246,7 +205,7 @@ static enum crm_err note_added(struct importer *im, struct crm_error *err)
 		im->added = p;
 		im->capadded = cap;
 	}
-	im->added[im->nadded++] = im->rec_line;
+	im->added[im->nadded++] = im->rec->line;
 	return CRM_OK;
 }
 
@@ -278,12 +237,12 @@ static enum crm_err import_row(struct importer *im, struct crm_error *err)
 	const char *ext = NULL;
 	enum crm_err rc;
 
-	if (im->bad_utf8)
+	if (im->rec->bad_utf8)
 		return crm_fail(err, CRM_EUTF8, "the row is not valid UTF-8 text: save the file as "
 				"UTF-8 (a GBK file: iconv -f GBK -t UTF-8)");
-	if (im->nfields != im->ncols || im->too_many)
+	if (im->rec->n != im->ncols || im->rec->too_many)
 		return crm_fail(err, CRM_EFORMAT, "%zu fields where the header has %zu",
-				im->nfields, im->ncols);
+				im->rec->n, im->ncols);
 	rc = row_new(&r, t);
 	set = calloc(t->ncols, sizeof *set);
 	if (rc != CRM_OK || !set) {
@@ -292,7 +251,7 @@ static enum crm_err import_row(struct importer *im, struct crm_error *err)
 	}
 	for (size_t i = 0; i < im->ncols; i++) {
 		char cur[4] = "";
-		const char *v = im->fields[i];
+		const char *v = im->rec->fields[i];
 
 		if (im->kind[i] == H_EXT_REF) {
 			if (v[0])
@@ -374,17 +333,14 @@ out:
 	return rc;
 }
 
-static void record_cb(int c, void *ctx)
+static enum crm_err on_record(void *ctx, const struct csv_record *rec, struct crm_error *err)
 {
 	struct importer *im = ctx;
 	struct crm_error rerr;
 	enum crm_err rc;
 
-	(void)c;
-	if (im->fatal != CRM_OK)
-		goto out;
-	if (!im->in_record)
-		im->rec_line = im->line;
+	(void)err; /* im->err is the same */
+	im->rec = rec;
 	if (!im->have_header) {
 		im->fatal = read_header(im);
 		goto out;
@@ -409,28 +365,16 @@ static void record_cb(int c, void *ctx)
 	if (im->opt->progress && im->seen % PROGRESS_EVERY == 0)
 		im->opt->progress(im->opt->progress_ctx, im->seen);
 out:
-	clear_record(im);
-	im->in_record = false;
-}
-
-static bool blank(const char *s, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (s[i] != '\n' && s[i] != '\r')
-			return false;
-	return true;
+	im->rec = NULL;
+	return im->fatal;
 }
 
 enum crm_err csvio_import(sqlite3 *db, const struct schema_table *t, FILE *in,
 			  const struct csvio_options *opt, struct csvio_report *rep,
 			  struct crm_error *err)
 {
-	struct csv_parser p;
 	struct importer im;
-	char *line = NULL;
-	size_t cap = 0;
-	ssize_t n;
-	enum crm_err rc = CRM_OK;
+	enum crm_err rc;
 
 	memset(&im, 0, sizeof im);
 	memset(rep, 0, sizeof *rep);
@@ -439,8 +383,6 @@ enum crm_err csvio_import(sqlite3 *db, const struct schema_table *t, FILE *in,
 	im.opt = opt;
 	im.rep = rep;
 	im.err = err;
-	if (csv_init(&p, CSV_STRICT | CSV_STRICT_FINI) != 0)
-		return crm_fail(err, CRM_ENOMEM, "out of memory");
 	if (strcmp(t->name, "customers") == 0) {
 		sqlite3_stmt *st = NULL;
 
@@ -449,52 +391,8 @@ enum crm_err csvio_import(sqlite3 *db, const struct schema_table *t, FILE *in,
 			im.rowid0 = sqlite3_column_int64(st, 0);
 		sqlite3_finalize(st);
 	}
-	for (n = getline(&line, &cap, in); n > 0 && im.fatal == CRM_OK;
-	     n = getline(&line, &cap, in)) {
-		const char *text = line;
-		size_t len = (size_t)n;
-
-		im.line++;
-		/* Excel's "CSV UTF-8" puts a BOM before the header, often before a
-		 * quote: drop it before libcsv sees a quote that does not start the
-		 * field. */
-		if (im.line == 1 && len >= 3 && memcmp(text, "\xef\xbb\xbf", 3) == 0) {
-			text += 3;
-			len -= 3;
-		}
-		/* Blank lines between records are not records (libcsv skips them too). */
-		if (!im.in_record && blank(text, len))
-			continue;
-		if (!im.in_record) {
-			im.in_record = true;
-			im.rec_line = im.line;
-		}
-		if (csv_parse(&p, text, len, field_cb, record_cb, &im) != len &&
-		    im.fatal == CRM_OK) {
-			im.fatal = csv_error(&p) == CSV_EPARSE
-					   ? crm_fail(err, CRM_EFORMAT, "line %ld: malformed CSV, a "
-						      "stray quote: quote fields that hold commas, "
-						      "quotes or line breaks, and double the quotes "
-						      "inside them (\"\"); nothing imported", im.line)
-					   : crm_fail(err, CRM_EFORMAT, "line %ld: cannot read the "
-						      "CSV: %s; nothing imported", im.line,
-						      csv_strerror(csv_error(&p)));
-		}
-	}
-	if (im.fatal == CRM_OK && ferror(in))
-		im.fatal = crm_fail(err, CRM_EIO, "cannot read the file");
-	if (im.fatal == CRM_OK && csv_fini(&p, field_cb, record_cb, &im) != 0 && im.fatal == CRM_OK)
-		im.fatal = crm_fail(err, CRM_EFORMAT, "line %ld: a quoted field runs to the end of "
-				    "the file: add the closing quote (\"); nothing imported",
-				    im.rec_line);
-	if (im.fatal == CRM_OK && !im.have_header)
-		im.fatal = crm_fail(err, CRM_EFORMAT, "the file is empty: the first line must name "
-				    "the columns");
-	rc = im.fatal;
-	clear_record(&im);
-	csv_free(&p);
+	rc = csv_read(in, on_record, &im, err);
 	free(im.added);
-	free(line);
 	return rc;
 }
 

@@ -10,13 +10,13 @@
 #include "srv_args.h"
 
 #include <cjson/cJSON.h>
-#include <csv.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "crm_id.h"
+#include "csv_read.h"
 #include "crm_time.h"
 #include "crm_utf8.h"
 #include "srv_audit.h"
@@ -25,7 +25,7 @@
 #include "srv_users.h"
 #include "tables.h"
 
-#define MAX_FIELDS 64
+#define MAX_FIELDS CSV_READ_MAX_FIELDS
 #define COL_IGNORED (-1)
 #define INSERT_CACHE 16
 
@@ -44,11 +44,7 @@ struct importer {
 	struct crm_error *err;
 	enum crm_err fatal;
 
-	/* the record being read */
-	char *fields[MAX_FIELDS];
-	size_t nfields;
-	bool too_many, bad_utf8, in_record;
-	long rec_line, line;
+	const struct csv_record *rec; /* the record being read (csv_read's) */
 
 	/* the header */
 	bool have_header;
@@ -68,53 +64,18 @@ struct importer {
 	int64_t now;
 };
 
-static void clear_record(struct importer *im)
-{
-	for (size_t i = 0; i < im->nfields; i++)
-		free(im->fields[i]);
-	im->nfields = 0;
-	im->too_many = false;
-	im->bad_utf8 = false;
-}
-
-static void field_cb(void *data, size_t len, void *ctx)
-{
-	struct importer *im = ctx;
-	char *s;
-
-	if (!im->in_record) {
-		im->in_record = true;
-		im->rec_line = im->line;
-	}
-	if (im->nfields >= MAX_FIELDS) {
-		im->too_many = true;
-		return;
-	}
-	s = malloc(len + 1);
-	if (!s) {
-		im->fatal = crm_fail(im->err, CRM_ENOMEM, "out of memory");
-		return;
-	}
-	if (len)
-		memcpy(s, data, len);
-	s[len] = '\0';
-	if (!crm_utf8_valid(s, len))
-		im->bad_utf8 = true;
-	im->fields[im->nfields++] = s;
-}
-
 static enum crm_err read_header(struct importer *im)
 {
 	const struct schema_table *t = im->t;
 
-	if (im->bad_utf8)
+	if (im->rec->bad_utf8)
 		return crm_fail(im->err, CRM_EUTF8, "line %ld: the header is not valid UTF-8",
-				im->rec_line);
-	if (im->too_many)
-		return crm_fail(im->err, CRM_EFORMAT, "line %ld: more than %d columns", im->rec_line,
+				im->rec->line);
+	if (im->rec->too_many)
+		return crm_fail(im->err, CRM_EFORMAT, "line %ld: more than %d columns", im->rec->line,
 				MAX_FIELDS);
-	for (size_t i = 0; i < im->nfields; i++) {
-		const char *name = im->fields[i];
+	for (size_t i = 0; i < im->rec->n; i++) {
+		const char *name = im->rec->fields[i];
 		const struct schema_column *c;
 
 		/* A BOM in front of the first name is Excel's habit. */
@@ -131,7 +92,7 @@ static enum crm_err read_header(struct importer *im)
 							k ? " " : "", t->cols[k].name);
 			return crm_fail(im->err, CRM_EFORMAT,
 					"line %ld: unknown column \"%s\": the columns of customers are: %s",
-					im->rec_line, name, list);
+					im->rec->line, name, list);
 		}
 		/* The server decides these: a merge, a deletion, the time of this write. */
 		if (strcmp(c->name, "deleted") == 0 || strcmp(c->name, "merged_into") == 0 ||
@@ -147,9 +108,9 @@ static enum crm_err read_header(struct importer *im)
 		for (size_t k = 0; k < i; k++)
 			if (im->col[k] == im->col[i] && im->col[i] != COL_IGNORED)
 				return crm_fail(im->err, CRM_EFORMAT, "line %ld: column \"%s\" appears twice",
-						im->rec_line, name);
+						im->rec->line, name);
 	}
-	im->ncols = im->nfields;
+	im->ncols = im->rec->n;
 	im->have_header = true;
 	return CRM_OK;
 }
@@ -165,7 +126,7 @@ static enum crm_err refuse(struct importer *im, const char *reason)
 		im->refused = p;
 		im->cap = cap;
 	}
-	im->refused[im->nrefused].line = im->rec_line;
+	im->refused[im->nrefused].line = im->rec->line;
 	snprintf(im->refused[im->nrefused].reason, sizeof im->refused[0].reason, "%s", reason);
 	im->nrefused++;
 	return CRM_OK;
@@ -253,18 +214,18 @@ static enum crm_err import_row(struct importer *im, struct crm_error *err)
 
 	memset(vals, 0, sizeof vals);
 	memset(set, 0, sizeof set);
-	if (im->bad_utf8)
+	if (im->rec->bad_utf8)
 		return crm_fail(err, CRM_EUTF8, "the row is not valid UTF-8 text");
-	if (im->nfields != im->ncols || im->too_many)
-		return crm_fail(err, CRM_EFORMAT, "%zu fields where the header has %zu", im->nfields,
+	if (im->rec->n != im->ncols || im->rec->too_many)
+		return crm_fail(err, CRM_EFORMAT, "%zu fields where the header has %zu", im->rec->n,
 				im->ncols);
 	for (size_t i = 0; i < im->ncols && rc == CRM_OK; i++) {
 		int k = im->col[i];
 		char cur[4] = "";
 
-		if (k == COL_IGNORED || im->fields[i][0] == '\0')
+		if (k == COL_IGNORED || im->rec->fields[i][0] == '\0')
 			continue;
-		rc = schema_value_parse(&t->cols[k], im->fields[i], &vals[k], cur, err);
+		rc = schema_value_parse(&t->cols[k], im->rec->fields[i], &vals[k], cur, err);
 		if (rc == CRM_OK)
 			set[k] = vals[k].type != SV_NULL;
 	}
@@ -378,17 +339,14 @@ out:
 	return rc;
 }
 
-static void record_cb(int c, void *ctx)
+static enum crm_err on_record(void *ctx, const struct csv_record *rec, struct crm_error *err)
 {
 	struct importer *im = ctx;
 	struct crm_error rerr;
 	enum crm_err rc;
 
-	(void)c;
-	if (im->fatal != CRM_OK)
-		goto out;
-	if (!im->in_record)
-		im->rec_line = im->line;
+	(void)err; /* im->err is the same */
+	im->rec = rec;
 	if (!im->have_header) {
 		im->fatal = read_header(im);
 		goto out;
@@ -403,63 +361,13 @@ static void record_cb(int c, void *ctx)
 	if (rc != CRM_OK) {
 		sqlite3_exec(im->db, "ROLLBACK TO import_row", NULL, NULL, NULL);
 		if (rc == CRM_ENOMEM || rc == CRM_EINTERNAL)
-			im->fatal = crm_fail(im->err, rc, "line %ld: %s", im->rec_line, rerr.msg);
+			im->fatal = crm_fail(im->err, rc, "line %ld: %s", rec->line, rerr.msg);
 		else
 			im->fatal = refuse(im, rerr.msg);
 	}
 	sqlite3_exec(im->db, "RELEASE import_row", NULL, NULL, NULL);
 out:
-	clear_record(im);
-	im->in_record = false;
-}
-
-static bool blank(const char *s, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (s[i] != '\n' && s[i] != '\r')
-			return false;
-	return true;
-}
-
-static enum crm_err read_csv(struct importer *im, FILE *in)
-{
-	struct csv_parser p;
-	char *line = NULL;
-	size_t cap = 0;
-	ssize_t n;
-	struct crm_error *err = im->err;
-
-	if (csv_init(&p, CSV_STRICT | CSV_STRICT_FINI) != 0)
-		return crm_fail(err, CRM_ENOMEM, "out of memory");
-	for (n = getline(&line, &cap, in); n > 0 && im->fatal == CRM_OK;
-	     n = getline(&line, &cap, in)) {
-		im->line++;
-		if (!im->in_record && blank(line, (size_t)n))
-			continue;
-		if (!im->in_record) {
-			im->in_record = true;
-			im->rec_line = im->line;
-		}
-		if (csv_parse(&p, line, (size_t)n, field_cb, record_cb, im) != (size_t)n &&
-		    im->fatal == CRM_OK)
-			im->fatal = crm_fail(err, CRM_EFORMAT,
-					     "line %ld: malformed CSV (%s): quote fields that hold "
-					     "commas, quotes or line breaks",
-					     im->line, csv_strerror(csv_error(&p)));
-	}
-	if (im->fatal == CRM_OK && ferror(in))
-		im->fatal = crm_fail(err, CRM_EIO, "cannot read the file");
-	if (im->fatal == CRM_OK && csv_fini(&p, field_cb, record_cb, im) != 0 && im->fatal == CRM_OK)
-		im->fatal = crm_fail(err, CRM_EFORMAT,
-				     "line %ld: malformed CSV at the end of the file (%s): an unclosed "
-				     "quote?",
-				     im->rec_line, csv_strerror(csv_error(&p)));
-	if (im->fatal == CRM_OK && !im->have_header)
-		im->fatal = crm_fail(err, CRM_EFORMAT,
-				     "the file is empty: the first line must name the columns");
-	clear_record(im);
-	csv_free(&p);
-	free(line);
+	im->rec = NULL;
 	return im->fatal;
 }
 
@@ -540,7 +448,7 @@ int srv_cmd_import(int argc, char **argv)
 	/* The whole pool, read inside the transaction: nothing slips in between. */
 	rc = srv_dedup_open(d.db, &im.dedup, &err);
 	if (rc == CRM_OK)
-		rc = read_csv(&im, in);
+		rc = csv_read(in, on_record, &im, im.err);
 	if (rc != CRM_OK)
 		goto out;
 	if (im.nrefused && !o.skip_bad) {
