@@ -169,10 +169,8 @@ static int child_add(const struct child_spec *s, const char *preset_kind, int ar
 		rc = entry_finish_new(&r, true, &err);
 	if (rc == CRM_OK)
 		rc = rows_insert(rep.db, &r, &err);
-	if (rc == CRM_OK)
-		rc = replica_commit(&rep, &err);
+	rc = replica_finish(&rep, rc, &err);
 	if (rc != CRM_OK) {
-		replica_rollback(&rep);
 		status = cli_report(what, &err);
 		goto out;
 	}
@@ -362,10 +360,8 @@ static int deal_stage(int argc, char **argv, struct cli_ctx *ctx)
 		row_release(&r);
 		rc = rows_get(rep.db, t, id, &r, &err);
 	}
-	if (rc == CRM_OK)
-		rc = replica_commit(&rep, &err);
+	rc = replica_finish(&rep, rc, &err);
 	if (rc != CRM_OK) {
-		replica_rollback(&rep);
 		status = cli_report("deal stage", &err);
 		goto out;
 	}
@@ -433,10 +429,8 @@ static int task_done(int argc, char **argv, struct cli_ctx *ctx)
 		row_release(&r);
 		rc = rows_get(rep.db, t, id, &r, &err);
 	}
-	if (rc == CRM_OK)
-		rc = replica_commit(&rep, &err);
+	rc = replica_finish(&rep, rc, &err);
 	if (rc != CRM_OK) {
-		replica_rollback(&rep);
 		status = cli_report("task done", &err);
 		goto out;
 	}

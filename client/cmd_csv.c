@@ -125,9 +125,8 @@ int cmd_import(int argc, char **argv, struct cli_ctx *ctx)
 		status = 1;
 		goto out;
 	}
-	rc = replica_commit(&rep, &err);
+	rc = replica_finish(&rep, CRM_OK, &err);
 	if (rc != CRM_OK) {
-		replica_rollback(&rep);
 		status = cli_report("import", &err);
 		goto out;
 	}

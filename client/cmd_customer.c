@@ -120,10 +120,8 @@ static int customer_add(int argc, char **argv, struct cli_ctx *ctx)
 		warn_similar(&rep, &r);
 	if (rc == CRM_OK)
 		rc = rows_insert(rep.db, &r, &err);
-	if (rc == CRM_OK)
-		rc = replica_commit(&rep, &err);
+	rc = replica_finish(&rep, rc, &err);
 	if (rc != CRM_OK) {
-		replica_rollback(&rep);
 		status = cli_report("customer add", &err);
 		goto out;
 	}
@@ -432,10 +430,8 @@ static int customer_edit(int argc, char **argv, struct cli_ctx *ctx)
 		row_release(&r);
 		rc = rows_get(rep.db, t, id, &r, &err);
 	}
-	if (rc == CRM_OK)
-		rc = replica_commit(&rep, &err);
+	rc = replica_finish(&rep, rc, &err);
 	if (rc != CRM_OK) {
-		replica_rollback(&rep);
 		status = cli_report("customer edit", &err);
 		goto out;
 	}
@@ -494,10 +490,8 @@ static int customer_delete(int argc, char **argv, struct cli_ctx *ctx)
 		if (rc == CRM_OK)
 			rc = rows_get(rep.db, t, id, &r, &err);
 	}
-	if (rc == CRM_OK)
-		rc = replica_commit(&rep, &err);
+	rc = replica_finish(&rep, rc, &err);
 	if (rc != CRM_OK) {
-		replica_rollback(&rep);
 		status = cli_report("customer delete", &err);
 		goto out;
 	}

@@ -281,12 +281,9 @@ int cmd_login(int argc, char **argv, struct cli_ctx *ctx)
 		rc = sync_state_set(rep.sync, "cacert", cacert_abs ? cacert_abs : "", &err);
 	if (rc == CRM_OK)
 		rc = pool_rules_store(&rep, cJSON_GetObjectItemCaseSensitive(resp, "pool"), &err);
-	if (rc == CRM_OK)
-		rc = replica_commit(&rep, &err);
-	if (rc != CRM_OK) {
-		replica_rollback(&rep);
+	rc = replica_finish(&rep, rc, &err);
+	if (rc != CRM_OK)
 		goto fail;
-	}
 	if (a.json || ctx->json) {
 		cJSON *o = cJSON_CreateObject();
 

@@ -163,6 +163,15 @@ void replica_rollback(struct replica *r)
 		sqlite3_exec(r->db, "ROLLBACK", NULL, NULL, NULL);
 }
 
+enum crm_err replica_finish(struct replica *r, enum crm_err rc, struct crm_error *err)
+{
+	if (rc == CRM_OK)
+		rc = replica_commit(r, err);
+	if (rc != CRM_OK)
+		replica_rollback(r);
+	return rc;
+}
+
 enum crm_err replica_user(struct replica *r, char **user, struct crm_error *err)
 {
 	enum crm_err rc = sync_state_get(r->sync, "user", user, err);

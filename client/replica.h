@@ -37,6 +37,13 @@ enum crm_err replica_commit(struct replica *r, struct crm_error *err);
 void replica_rollback(struct replica *r);
 
 /*
+ * Ends a command's transaction: commits when rc is CRM_OK, otherwise (or if
+ * the commit fails) rolls back, so a refused command leaves the replica as it
+ * was. Returns the outcome (rc, or the commit's error).
+ */
+enum crm_err replica_finish(struct replica *r, enum crm_err rc, struct crm_error *err);
+
+/*
  * The user logged in on this replica (sync state "user"), malloc()ed into
  * *user (caller frees), or NULL when nobody has logged in.
  */
