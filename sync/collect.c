@@ -337,18 +337,31 @@ enum crm_err sync_outbox(struct sync_db *s, size_t max_fields, struct sync_chang
 			 int64_t *upto, bool *more, struct crm_error *err)
 {
 	struct collector c;
-	int64_t acked = db_acked(s);
+	int64_t acked = db_acked(s), from, bound;
+	bool committed = sqlite3_get_autocommit(s->db) != 0;
 	enum crm_err rc;
 
 	sync_changeset_init(out);
+	/* read before the walk: a later commit elsewhere gets a larger sequence */
+	bound = committed ? db_committed_seq(s) : 0;
+	from = s->outbox_clean > acked ? s->outbox_clean : acked;
 	collector_init(&c, s, out);
-	rc = walk(&c, acked, s->site, max_fields, SIZE_MAX, upto, more, err);
+	rc = walk(&c, from, s->site, max_fields, SIZE_MAX, upto, more, err);
 	collector_release(&c);
 	if (rc != CRM_OK) {
 		sync_changeset_release(out);
 		return rc;
 	}
 	drop_empty_rows(out);
+	if (committed && !*more && out->nrows == 0) {
+		/*
+		 * Nothing of ours past acked: remember up to where (only on committed
+		 * data: a rolled-back transaction may hand its sequences out again).
+		 */
+		if (bound > s->outbox_clean)
+			s->outbox_clean = bound;
+		*upto = acked;
+	}
 	return CRM_OK;
 }
 

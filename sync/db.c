@@ -305,6 +305,21 @@ void db_refresh(struct sync_db *s)
 	s->fresh = true;
 }
 
+int64_t db_committed_seq(struct sync_db *s)
+{
+	sqlite3_stmt *st = s->max_seq;
+	int64_t seq = 0, floor;
+
+	if (sqlite3_step(st) == SQLITE_ROW)
+		seq = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	floor = state_int(s, DB_STATE_PREFIX "seq");
+	if (floor > seq)
+		seq = floor;
+	floor = state_int(s, DB_STATE_PREFIX "acked");
+	return floor > seq ? floor : seq;
+}
+
 int64_t db_next_seq(struct sync_db *s)
 {
 	db_refresh(s);

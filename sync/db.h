@@ -53,6 +53,13 @@ struct sync_db {
 	int64_t max_skew_ms;
 	int64_t seq;            /* last local sequence number used */
 	int64_t acked;          /* outbox acknowledged up to here */
+	/*
+	 * No clock row of this site lies in (acked, outbox_clean]: the last outbox
+	 * walk, run on committed data, found none up to the sequence then in use.
+	 * Later local edits get larger sequences, so the next walk starts here and
+	 * does not read again every pulled row (0: unknown).
+	 */
+	int64_t outbox_clean;
 	bool fresh;             /* counters valid for the current transaction */
 	bool capture;           /* capture wanted (sync_capture_set) */
 	bool applying;          /* inside sync_apply / eviction: capture off */
@@ -91,6 +98,11 @@ struct db_table *db_table_find(struct sync_db *s, const char *name);
 int db_col_find(const struct db_table *t, const char *name);
 
 /* Next local sequence number (reloads the counters at a new transaction). */
+/*
+ * The largest sequence a committed transaction can have used (clock rows,
+ * the saved floor, the acknowledgement). Meaningful outside a transaction.
+ */
+int64_t db_committed_seq(struct sync_db *s);
 int64_t db_next_seq(struct sync_db *s);
 
 /*

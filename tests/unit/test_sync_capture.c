@@ -259,6 +259,72 @@ static void test_outbox_batches(void **state)
 	tu_close(&r);
 }
 
+/* Number of fields sync_outbox offers now (not acknowledged). */
+static size_t outbox_fields(struct tu_replica *r)
+{
+	struct sync_changeset cs;
+	struct crm_error err;
+	int64_t upto = 0;
+	bool more = false;
+	size_t n;
+
+	assert_int_equal(sync_outbox(r->s, 1000, &cs, &upto, &more, &err), CRM_OK);
+	n = cs.nfields;
+	sync_changeset_release(&cs);
+	return n;
+}
+
+/*
+ * The outbox walk skips what an empty walk already read (pulled rows), yet
+ * never skips a local edit: not one made after it, nor one made on another
+ * connection, nor one after a rolled-back transaction handed out sequences.
+ */
+static void test_outbox_skips_pulled_rows(void **state)
+{
+	char path[] = "/tmp/test_sync_outbox_XXXXXX";
+	int fd = mkstemp(path);
+	struct tu_replica hub, a, b;
+	int64_t cursor = 0;
+
+	(void)state;
+	assert_true(fd >= 0);
+	close(fd);
+	tu_open(&hub, ":memory:");
+	tu_open(&a, path);
+	tu_open(&b, path);
+	tu_exec(hub.db, "INSERT INTO customers(id, name) VALUES('h1', 'x')");
+	tu_exec(hub.db, "INSERT INTO customers(id, name) VALUES('h2', 'y')");
+	tu_pull(&hub, &a, &cursor);
+	assert_int_equal(outbox_fields(&a), 0);
+	/* a local edit after the empty walk */
+	tu_exec(a.db, "UPDATE customers SET phone = '1' WHERE id = 'h1'");
+	assert_int_equal(outbox_fields(&a), 1);
+	tu_push(&a, &hub);
+	assert_int_equal(outbox_fields(&a), 0);
+	/* more pulled rows, then an edit on another connection of the same replica */
+	tu_exec(hub.db, "INSERT INTO customers(id, name) VALUES('h3', 'z')");
+	tu_pull(&hub, &a, &cursor);
+	assert_int_equal(outbox_fields(&a), 0);
+	tu_exec(b.db, "UPDATE customers SET notes = 'n' WHERE id = 'h3'");
+	assert_int_equal(outbox_fields(&a), 1);
+	tu_push(&a, &hub);
+	assert_int_equal(outbox_fields(&a), 0);
+	/* a rolled-back transaction on this connection, then a real edit */
+	tu_exec(a.db, "BEGIN");
+	tu_exec(a.db, "INSERT INTO notes_t(id, body) VALUES('gone', 'x')");
+	tu_exec(a.db, "ROLLBACK");
+	assert_int_equal(outbox_fields(&a), 0);
+	tu_exec(b.db, "INSERT INTO notes_t(id, body) VALUES('kept', 'x')");
+	assert_int_equal(outbox_fields(&a), 2); /* deleted, body */
+	tu_push(&a, &hub);
+	TU_ASSERT_TEXT(hub.db, "SELECT body FROM notes_t WHERE id = 'kept'", "x");
+	TU_ASSERT_TEXT(hub.db, "SELECT notes FROM customers WHERE id = 'h3'", "n");
+	tu_close(&a);
+	tu_close(&b);
+	tu_close(&hub);
+	unlink(path);
+}
+
 static bool only_c1(void *ctx, const char *table, const char *id)
 {
 	int *calls = ctx;
@@ -534,6 +600,7 @@ int main(void)
 		cmocka_unit_test(test_capture_off),
 		cmocka_unit_test(test_upgrade_after_add_column),
 		cmocka_unit_test(test_outbox_batches),
+		cmocka_unit_test(test_outbox_skips_pulled_rows),
 		cmocka_unit_test(test_feed_and_snapshot),
 		cmocka_unit_test(test_evict),
 		cmocka_unit_test(test_state),
