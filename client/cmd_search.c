@@ -1,4 +1,5 @@
 /* `crm search TEXT`: customers whose name, phones, e-mail, contacts or notes contain TEXT. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,6 +12,24 @@
 #include "view.h"
 
 #define DEFAULT_LIMIT 50
+#define PROGRESS_RECORDS 1000 /* a rebuild of this many documents says so on stderr */
+
+/*
+ * The index may wait for its lazy rebuild after a fresh laptop's first pull
+ * (client/search.h): build it now, saying so when it is large.
+ */
+static enum crm_err index_ready(struct replica *rep, struct crm_error *err)
+{
+	int64_t records = 0;
+
+	if (!search_index_stale(rep, &records))
+		return CRM_OK;
+	if (records >= PROGRESS_RECORDS) {
+		fprintf(stderr, "building the search index for %lld records...\n", (long long)records);
+		fflush(stderr);
+	}
+	return search_index_ensure(rep, NULL, err);
+}
 
 int cmd_search(int argc, char **argv, struct cli_ctx *ctx)
 {
@@ -58,6 +77,8 @@ int cmd_search(int argc, char **argv, struct cli_ctx *ctx)
 	limit = (size_t)(a.limit >= 0 ? a.limit : DEFAULT_LIMIT);
 	if (rc == CRM_OK)
 		rc = replica_open(ctx->db_path, &rep, &err);
+	if (rc == CRM_OK)
+		rc = index_ready(&rep, &err);
 	if (rc == CRM_OK)
 		/* One hit more than shown tells whether more match. */
 		rc = search_run(rep.db, q.data, a.deleted, limit + 1, &res, &err);

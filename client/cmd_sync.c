@@ -20,6 +20,7 @@
 #include "migrate.h"
 #include "output.h"
 #include "replica.h"
+#include "search.h"
 #include "sync.h"
 #include "tables.h"
 
@@ -538,133 +539,14 @@ static enum crm_err settle_conflicts(struct replica *rep, struct crm_error *err)
  * The search index (schema/migrations/0002_search.sql) during a first pull.
  * Its triggers index every pulled row one statement at a time; for a replica
  * being filled from scratch that is most of the pull's CPU. So when a fresh
- * replica (cursor 0) receives a large page (half a full one), the triggers are dropped in that
- * page's transaction and state "search_rebuild" is set; the index then stays
- * as it was (searchable, not current) until the end of the sync, which
- * rebuilds it whole from the rows in one pass (the migration's own SQL) and
- * clears the flag in one transaction. A sync that stops early rebuilds too; a
- * killed one leaves the flag for the next sync.
+ * replica (cursor 0) receives a large page (half a full one), the triggers are
+ * dropped in that page's transaction and state "search_rebuild" is set
+ * (search_index_suspend). The sync then ends without rebuilding the index: the
+ * first command that reads it rebuilds it whole from the rows as they are then
+ * (search_index_ensure in client/search.c), so the cost moves to the first
+ * search instead of every sync that follows a fresh login.
  */
 #define SEARCH_BULK_FIELDS 10000 /* a first page at least this large suspends the triggers */
-
-static enum crm_err search_exec(struct replica *rep, const char *sql, struct crm_error *err)
-{
-	char *msg = NULL;
-	enum crm_err rc = CRM_OK;
-
-	if (sqlite3_exec(rep->db, sql, NULL, NULL, &msg) != SQLITE_OK)
-		rc = crm_fail(err, CRM_EDB, "search index: %s", msg ? msg : sqlite3_errmsg(rep->db));
-	sqlite3_free(msg);
-	return rc;
-}
-
-/* Drops every search_* trigger (names from the schema itself). In the caller's transaction. */
-static enum crm_err search_drop_triggers(struct replica *rep, struct crm_error *err)
-{
-	sqlite3_stmt *st = NULL;
-	enum crm_err rc = CRM_OK;
-	char **names = NULL;
-	size_t n = 0, cap = 0;
-
-	if (sqlite3_prepare_v2(rep->db,
-			       "SELECT name FROM sqlite_master WHERE type = 'trigger' AND name GLOB 'search_*'",
-			       -1, &st, NULL) != SQLITE_OK) {
-		rc = crm_fail(err, CRM_EDB, "search index: %s", sqlite3_errmsg(rep->db));
-		goto out;
-	}
-	while (rc == CRM_OK && sqlite3_step(st) == SQLITE_ROW) {
-		const char *name = (const char *)sqlite3_column_text(st, 0);
-
-		if (n == cap) {
-			size_t ncap = cap ? cap * 2 : 16;
-			char **grown = realloc(names, ncap * sizeof *names);
-
-			if (!grown) {
-				rc = crm_fail(err, CRM_ENOMEM, "out of memory");
-				break;
-			}
-			names = grown;
-			cap = ncap;
-		}
-		names[n] = strdup(name ? name : "");
-		if (!names[n])
-			rc = crm_fail(err, CRM_ENOMEM, "out of memory");
-		else
-			n++;
-	}
-	sqlite3_finalize(st);
-	st = NULL;
-	for (size_t i = 0; i < n && rc == CRM_OK; i++) {
-		char sql[256];
-		int len = snprintf(sql, sizeof sql, "DROP TRIGGER IF EXISTS \"%s\"", names[i]);
-
-		if (len < 0 || (size_t)len >= sizeof sql || strchr(names[i], '"'))
-			rc = crm_fail(err, CRM_EDB, "search index: odd trigger name");
-		else
-			rc = search_exec(rep, sql, err);
-	}
-out:
-	for (size_t i = 0; i < n; i++)
-		free(names[i]);
-	free(names);
-	return rc;
-}
-
-/* The embedded migration that defines the search index, or NULL. */
-static const char *search_migration_sql(void)
-{
-	for (size_t i = 0; i < schema_migrations_count; i++)
-		if (strstr(schema_migrations[i].name, "_search"))
-			return schema_migrations[i].sql;
-	return NULL;
-}
-
-/* Suspends the triggers for the rest of this sync. In the page's transaction. */
-static enum crm_err search_suspend(struct replica *rep, struct crm_error *err)
-{
-	enum crm_err rc = CRM_OK;
-	char *flag = state(rep, "search_rebuild");
-
-	if (flag && strcmp(flag, "1") == 0)
-		goto out; /* already suspended */
-	if (!search_migration_sql())
-		goto out;
-	rc = search_drop_triggers(rep, err);
-	if (rc == CRM_OK)
-		rc = sync_state_set(rep->sync, "search_rebuild", "1", err);
-out:
-	free(flag);
-	return rc;
-}
-
-/* Rebuilds the index whole if it was suspended, in its own transaction. */
-static enum crm_err search_resume(struct replica *rep, struct crm_error *err)
-{
-	enum crm_err rc = CRM_OK;
-	char *flag = state(rep, "search_rebuild");
-	const char *sql = search_migration_sql();
-
-	if (!flag || strcmp(flag, "1") != 0 || !sql)
-		goto out;
-	rc = replica_begin(rep, err);
-	if (rc != CRM_OK)
-		goto out;
-	rc = search_drop_triggers(rep, err);
-	if (rc == CRM_OK)
-		rc = search_exec(rep, "DROP TABLE IF EXISTS search_index; DROP TABLE IF EXISTS search_docs;",
-				 err);
-	if (rc == CRM_OK)
-		rc = search_exec(rep, sql, err);
-	if (rc == CRM_OK)
-		rc = sync_state_set(rep->sync, "search_rebuild", "0", err);
-	if (rc == CRM_OK)
-		rc = replica_commit(rep, err);
-	else
-		replica_rollback(rep);
-out:
-	free(flag);
-	return rc;
-}
 
 /*
  * Applies one answer in one transaction: the outbox acknowledgement, the page
@@ -702,7 +584,7 @@ static enum crm_err apply_answer(struct replica *rep, const cJSON *ans, bool pus
 	if (pushed)
 		rc = sync_outbox_ack(rep->sync, upto, err);
 	if (rc == CRM_OK && page.nfields >= SEARCH_BULK_FIELDS && state_i64(rep, "cursor") == 0)
-		rc = search_suspend(rep, err);
+		rc = search_index_suspend(rep, err);
 	if (rc == CRM_OK && page.nrows)
 		rc = sync_apply(rep->sync, &page, SYNC_APPLY_IN_TXN | SYNC_APPLY_FROM_HUB, NULL, NULL, &res, err);
 	cJSON_ArrayForEach(x, conflicts) {
@@ -975,15 +857,8 @@ int cmd_sync(int argc, char **argv, struct cli_ctx *ctx)
 	}
 	if (progress && sum.rounds > 1)
 		fputc('\n', stderr);
-	if (rep.db) { /* also after a failure: search stays usable */
-		struct crm_error serr;
-		enum crm_err src = search_resume(&rep, &serr);
-
-		if (rc == CRM_OK && src != CRM_OK) {
-			rc = src;
-			err = serr;
-		}
-	}
+	if (rc == CRM_OK && progress && search_index_stale(&rep, NULL))
+		fprintf(stderr, "sync: the search index will be built on the first search\n");
 	if (rc == CRM_OK)
 		rc = count_open_conflicts(&rep, &sum.conflicts_after, &err);
 	if (rc != CRM_OK)

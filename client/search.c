@@ -8,6 +8,9 @@
 
 #include "crm_buf.h"
 #include "crm_utf8.h"
+#include "migrate.h"
+#include "replica.h"
+#include "sync.h"
 
 #define NEEDLE_MAX 512
 #define PATTERN_MAX (128 * 1024)
@@ -462,4 +465,150 @@ void search_result_release(struct search_result *r)
 {
 	free(r->hits);
 	memset(r, 0, sizeof *r);
+}
+
+/* ---- the index's lazy rebuild ------------------------------------------ */
+
+#define REBUILD_KEY "search_rebuild"
+
+static enum crm_err index_exec(sqlite3 *db, const char *sql, struct crm_error *err)
+{
+	char *msg = NULL;
+	enum crm_err rc = CRM_OK;
+
+	if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
+		rc = crm_fail(err, CRM_EDB, "search index: %s", msg ? msg : sqlite3_errmsg(db));
+	sqlite3_free(msg);
+	return rc;
+}
+
+/* Drops every search_* trigger (names from the schema itself). In the caller's transaction. */
+static enum crm_err drop_triggers(sqlite3 *db, struct crm_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	enum crm_err rc = CRM_OK;
+	char **names = NULL;
+	size_t n = 0, cap = 0;
+
+	if (sqlite3_prepare_v2(db,
+			       "SELECT name FROM sqlite_master WHERE type = 'trigger' AND name GLOB 'search_*'",
+			       -1, &st, NULL) != SQLITE_OK) {
+		rc = crm_fail(err, CRM_EDB, "search index: %s", sqlite3_errmsg(db));
+		goto out;
+	}
+	while (rc == CRM_OK && sqlite3_step(st) == SQLITE_ROW) {
+		const char *name = (const char *)sqlite3_column_text(st, 0);
+
+		if (n == cap) {
+			size_t ncap = cap ? cap * 2 : 16;
+			char **grown = realloc(names, ncap * sizeof *names);
+
+			if (!grown) {
+				rc = crm_fail(err, CRM_ENOMEM, "out of memory");
+				break;
+			}
+			names = grown;
+			cap = ncap;
+		}
+		names[n] = strdup(name ? name : "");
+		if (!names[n])
+			rc = crm_fail(err, CRM_ENOMEM, "out of memory");
+		else
+			n++;
+	}
+	sqlite3_finalize(st);
+	for (size_t i = 0; i < n && rc == CRM_OK; i++) {
+		char sql[256];
+		int len = snprintf(sql, sizeof sql, "DROP TRIGGER IF EXISTS \"%s\"", names[i]);
+
+		if (len < 0 || (size_t)len >= sizeof sql || strchr(names[i], '"'))
+			rc = crm_fail(err, CRM_EDB, "search index: odd trigger name");
+		else
+			rc = index_exec(db, sql, err);
+	}
+out:
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	return rc;
+}
+
+/* The embedded migration that defines the search index, or NULL. */
+static const char *index_migration_sql(void)
+{
+	for (size_t i = 0; i < schema_migrations_count; i++)
+		if (strstr(schema_migrations[i].name, "_search"))
+			return schema_migrations[i].sql;
+	return NULL;
+}
+
+static bool flag_set(struct replica *rep)
+{
+	char *v = NULL;
+	bool set;
+
+	if (sync_state_get(rep->sync, REBUILD_KEY, &v, NULL) != CRM_OK)
+		return false;
+	set = v && strcmp(v, "1") == 0;
+	free(v);
+	return set;
+}
+
+enum crm_err search_index_suspend(struct replica *rep, struct crm_error *err)
+{
+	enum crm_err rc;
+
+	if (flag_set(rep) || !index_migration_sql())
+		return CRM_OK;
+	rc = drop_triggers(rep->db, err);
+	if (rc == CRM_OK)
+		rc = sync_state_set(rep->sync, REBUILD_KEY, "1", err);
+	return rc;
+}
+
+bool search_index_stale(struct replica *rep, int64_t *records)
+{
+	sqlite3_stmt *st = NULL;
+	bool stale = flag_set(rep) && index_migration_sql();
+
+	if (records)
+		*records = 0;
+	if (!stale || !records)
+		return stale;
+	if (sqlite3_prepare_v2(rep->db,
+			       "SELECT (SELECT count(*) FROM customers) + (SELECT count(*) FROM "
+			       "activities WHERE deleted = 0 AND note IS NOT NULL AND customer_id IS NOT NULL)",
+			       -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		*records = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return stale;
+}
+
+enum crm_err search_index_ensure(struct replica *rep, bool *rebuilt, struct crm_error *err)
+{
+	const char *sql = index_migration_sql();
+	enum crm_err rc;
+
+	if (rebuilt)
+		*rebuilt = false;
+	if (!sql || !flag_set(rep))
+		return CRM_OK;
+	rc = replica_begin(rep, err);
+	if (rc != CRM_OK)
+		return rc;
+	if (!flag_set(rep)) /* another command built it while we waited for the lock */
+		return replica_finish(rep, CRM_OK, err);
+	rc = drop_triggers(rep->db, err);
+	if (rc == CRM_OK)
+		rc = index_exec(rep->db, "DROP TABLE IF EXISTS search_index; DROP TABLE IF EXISTS search_docs;",
+				err);
+	if (rc == CRM_OK)
+		rc = index_exec(rep->db, sql, err);
+	if (rc == CRM_OK)
+		rc = sync_state_set(rep->sync, REBUILD_KEY, "0", err);
+	rc = replica_finish(rep, rc, err);
+	if (rc == CRM_OK && rebuilt)
+		*rebuilt = true;
+	return rc;
 }

@@ -16,6 +16,7 @@
 #include <sqlite3.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "crm_err.h"
 #include "crm_id.h"
@@ -46,5 +47,41 @@ void search_result_release(struct search_result *r);
  * when text looks like a phone number. Writes into out (size n).
  */
 void search_needle(const char *text, char *out, size_t n);
+
+/*
+ * The index after a fresh laptop's bulk first pull, built lazily. Its
+ * triggers index every pulled row one statement at a time, which is most of
+ * a first pull's CPU; so crm sync suspends them (search_index_suspend) and
+ * the index is rebuilt whole, from the tables as they are then, by the first
+ * command that reads it (search_index_ensure). Meanwhile sync state
+ * "search_rebuild" is "1", the triggers are gone and the index is stale:
+ * every writer may write freely (nothing to keep current), and every reader
+ * of search_index / search_docs must call search_index_ensure first.
+ */
+struct replica;
+
+/*
+ * Drops the index's triggers and sets "search_rebuild" to "1", inside the
+ * caller's open transaction (the rows it is about to write then never reach
+ * the triggers). Already suspended: nothing to do.
+ */
+enum crm_err search_index_suspend(struct replica *rep, struct crm_error *err);
+
+/*
+ * Whether the index waits for its rebuild; *records (may be NULL) gets how
+ * many documents the rebuild would write (customers plus activity notes, as
+ * of now), for a progress line.
+ */
+bool search_index_stale(struct replica *rep, int64_t *records);
+
+/*
+ * Rebuilds a stale index in one transaction of its own (call it outside any):
+ * drops and recreates the index with the migration's SQL (tables, triggers,
+ * documents of every row there now) and clears "search_rebuild". Checks the
+ * flag again inside the transaction, so two commands racing build it once.
+ * *rebuilt (may be NULL) says whether this call built it. A current index:
+ * CRM_OK at once. On failure nothing changed (the flag stays set).
+ */
+enum crm_err search_index_ensure(struct replica *rep, bool *rebuilt, struct crm_error *err);
 
 #endif
