@@ -7,6 +7,20 @@
  * listed. Each answer that hands something out gets a new generation; the
  * device acknowledges the last generation it committed, and anything newer is
  * sent again, so a lost answer loses nothing.
+ *
+ * Incremental: triggers (server/migrations/0004_scope_log.sql) log every
+ * customer whose scope-relevant facts change (created, owner, merged_into,
+ * deleted, a held entry dropped to be sent whole again) in srv_scope_log with
+ * a growing seq, and each device remembers how far it has processed that log
+ * for customers entering its scope (srv_devices.scope_seen) and leaving it
+ * (evict_seen). A round trip looks only at the customers logged since, plus
+ * its own handouts not yet acknowledged (srv_scope gen > ack, indexed). A
+ * change of any user's role or team logs the empty id, and a device that never
+ * processed the log has 0: both walk the whole scope, as every round trip once
+ * did. Invariants this rests on: once a device processed the log up to N,
+ * every customer then in its scope had an in_scope 1 entry (entering), and
+ * every in_scope 1 entry was in scope (leaving); any customer for which this
+ * stops being true has been logged past N.
  */
 #include <stdio.h>
 #include <string.h>
@@ -134,34 +148,221 @@ static enum crm_err exec_bound(sqlite3 *db, const char *sql, const char *device,
 	return rc;
 }
 
+/* One round trip's state, shared by the steps below. */
+struct handout_ctx {
+	sqlite3 *db;
+	struct sync_db *s;
+	const struct srv_session *who;
+	const char *dev;
+	const char *cond;     /* srv_scope_cond of the user's role */
+	int64_t cursor;
+	int64_t ack;          /* the generation the device has committed */
+	int64_t newgen;       /* the generation of what this answer hands out */
+	sqlite3_stmt *mark;   /* INSERT OR REPLACE INTO srv_scope (?1 dev, ?2, ?3, ?4) */
+	sqlite3_stmt *hist;   /* has_history_before's cache */
+	bool handed;          /* something handed out: the answer gets newgen */
+};
+
+static enum crm_err mark_customer(struct handout_ctx *h, const char *id, int in_scope,
+				  struct crm_error *err)
+{
+	sqlite3_reset(h->mark);
+	sqlite3_bind_text(h->mark, 2, id, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int(h->mark, 3, in_scope);
+	sqlite3_bind_int64(h->mark, 4, h->newgen);
+	h->handed = true;
+	if (sqlite3_step(h->mark) != SQLITE_DONE)
+		return crm_fail(err, CRM_EDB, "scope: %s", sqlite3_errmsg(h->db));
+	return CRM_OK;
+}
+
+/* Prepares sql on the writer and binds the user, :dev, :ack, :seen and :gen (where present). */
+static enum crm_err prepare(struct handout_ctx *h, const char *sql, int64_t seen, sqlite3_stmt **st,
+			    struct crm_error *err)
+{
+	int i;
+
+	if (sqlite3_prepare_v2(h->db, sql, -1, st, NULL) != SQLITE_OK)
+		return crm_fail(err, CRM_EDB, "scope: %s", sqlite3_errmsg(h->db));
+	srv_scope_bind(*st, &h->who->user);
+	i = sqlite3_bind_parameter_index(*st, ":dev");
+	if (i > 0)
+		sqlite3_bind_text(*st, i, h->dev, -1, SQLITE_STATIC);
+	i = sqlite3_bind_parameter_index(*st, ":ack");
+	if (i > 0)
+		sqlite3_bind_int64(*st, i, h->ack);
+	i = sqlite3_bind_parameter_index(*st, ":seen");
+	if (i > 0)
+		sqlite3_bind_int64(*st, i, seen);
+	i = sqlite3_bind_parameter_index(*st, ":gen");
+	if (i > 0)
+		sqlite3_bind_int64(*st, i, h->newgen);
+	return CRM_OK;
+}
+
+/*
+ * Customers to send whole: in scope now and either never handed out (or
+ * evicted before), or handed out in a generation not yet acknowledged. walk:
+ * look at every customer in scope; otherwise only at those logged past seen
+ * and the device's unacknowledged handouts (entries this answer writes carry
+ * newgen and are left out, so none is read twice). *done false when the
+ * budget ran out first (the rest goes on the next page).
+ */
+static enum crm_err enter_customers(struct handout_ctx *h, bool walk, int64_t seen, size_t budget,
+				    struct srv_handout *so, bool *done, struct crm_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	enum crm_err rc = CRM_OK;
+	char sql[2048];
+
+	*done = true;
+	if (walk)
+		snprintf(sql, sizeof sql,
+			 "SELECT c.id, s.in_scope FROM customers c"
+			 " LEFT JOIN srv_scope s ON s.device_id = :dev AND s.customer_id = c.id"
+			 " WHERE %s AND (s.in_scope IS NULL OR s.in_scope = 0 OR s.gen > :ack)",
+			 h->cond);
+	else
+		snprintf(sql, sizeof sql,
+			 "SELECT c.id, s.in_scope FROM"
+			 " (SELECT customer_id AS id FROM srv_scope_log WHERE seq > :seen"
+			 " UNION SELECT customer_id FROM srv_scope WHERE device_id = :dev AND in_scope = 1"
+			 " AND gen > :ack AND gen < :gen) x"
+			 " CROSS JOIN customers c ON c.id = x.id"
+			 " LEFT JOIN srv_scope s ON s.device_id = :dev AND s.customer_id = c.id"
+			 " WHERE %s AND (s.in_scope IS NULL OR s.in_scope = 0 OR s.gen > :ack)",
+			 h->cond);
+	rc = prepare(h, sql, seen, &st, err);
+	if (rc != CRM_OK)
+		goto out;
+	while (rc == CRM_OK && sqlite3_step(st) == SQLITE_ROW) {
+		const char *id = (const char *)sqlite3_column_text(st, 0);
+		bool resend = sqlite3_column_type(st, 1) != SQLITE_NULL && sqlite3_column_int(st, 1) == 1;
+		bool older = true;
+
+		if (so->snap.nfields >= budget) {
+			so->more = true;
+			*done = false;
+			break;
+		}
+		rc = has_history_before(h->db, &h->hist, id, h->cursor, &older, err);
+		/* All of it past the cursor: the feed brings it whole, no snapshot. */
+		if (rc == CRM_OK && older)
+			rc = srv_snapshot_customer(h->s, h->db, id, &so->snap, err);
+		if (rc != CRM_OK || resend)
+			continue;
+		rc = mark_customer(h, id, 1, err);
+	}
+out:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/*
+ * Customers to evict: handed out but no longer in scope, or evictions not yet
+ * acknowledged. walk: check every entry the device holds; otherwise only
+ * those logged past seen.
+ */
+static enum crm_err evict_customers(struct handout_ctx *h, bool walk, int64_t seen,
+				    struct srv_handout *so, struct crm_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	enum crm_err rc = CRM_OK;
+	char sql[2048];
+
+	if (walk)
+		snprintf(sql, sizeof sql,
+			 "SELECT s.customer_id, s.in_scope FROM srv_scope s WHERE s.device_id = :dev AND"
+			 " ((s.in_scope = 1 AND NOT EXISTS (SELECT 1 FROM customers c"
+			 " WHERE c.id = s.customer_id AND %s)) OR (s.in_scope = 0 AND s.gen > :ack"
+			 " AND s.gen < :gen))",
+			 h->cond);
+	else
+		snprintf(sql, sizeof sql,
+			 "SELECT s.customer_id, s.in_scope FROM srv_scope_log l"
+			 " CROSS JOIN srv_scope s ON s.device_id = :dev AND s.customer_id = l.customer_id"
+			 " WHERE l.seq > :seen AND s.in_scope = 1 AND NOT EXISTS (SELECT 1 FROM customers c"
+			 " WHERE c.id = s.customer_id AND %s)"
+			 " UNION ALL SELECT customer_id, in_scope FROM srv_scope WHERE device_id = :dev"
+			 " AND in_scope = 0 AND gen > :ack AND gen < :gen",
+			 h->cond);
+	rc = prepare(h, sql, seen, &st, err);
+	if (rc != CRM_OK)
+		goto out;
+	while (rc == CRM_OK && sqlite3_step(st) == SQLITE_ROW) {
+		const char *id = (const char *)sqlite3_column_text(st, 0);
+		bool fresh = sqlite3_column_int(st, 1) == 1;
+
+		cJSON_AddItemToArray(so->evict, srv_evict_entry("customers", id));
+		if (fresh)
+			rc = mark_customer(h, id, 0, err);
+	}
+out:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* The newest seq of srv_scope_log, and that of its last "walk everything" entry. */
+static enum crm_err log_position(sqlite3 *db, int64_t *top, int64_t *walk, struct crm_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	enum crm_err rc = CRM_OK;
+
+	*top = 0;
+	*walk = 0;
+	if (sqlite3_prepare_v2(db,
+			       "SELECT (SELECT coalesce(max(seq), 0) FROM srv_scope_log),"
+			       " (SELECT coalesce(max(seq), 0) FROM srv_scope_log WHERE customer_id = '')",
+			       -1, &st, NULL) != SQLITE_OK)
+		return crm_fail(err, CRM_EDB, "scope: %s", sqlite3_errmsg(db));
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		*top = sqlite3_column_int64(st, 0);
+		*walk = sqlite3_column_int64(st, 1);
+	} else {
+		rc = crm_fail(err, CRM_EDB, "scope: %s", sqlite3_errmsg(db));
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
 enum crm_err srv_handout_update(struct srv_app *app, const struct srv_session *who, int64_t cursor,
 				int64_t ack_in, bool more_push, size_t budget, struct srv_handout *so,
 				struct crm_error *err)
 {
 	sqlite3 *db = app->writer.db;
-	struct sync_db *s = app->writer.sync;
-	sqlite3_stmt *st = NULL, *mark = NULL, *hist = NULL;
+	sqlite3_stmt *st = NULL;
 	enum crm_err rc = CRM_OK;
-	int64_t gen = 0, sent = 0, sent_gen = 0, acked = 0, ack = ack_in, newgen;
-	bool handed = false;
+	int64_t gen = 0, sent = 0, sent_gen = 0, acked = 0, ack = ack_in;
+	int64_t scope_seen = 0, evict_seen = 0, top = 0, walk_from = 0;
 	char sql[1024];
-	const char *cond = srv_scope_cond(who->user.role);
-	const char *dev = who->device.id;
+	struct handout_ctx h = {
+		.db = db,
+		.s = app->writer.sync,
+		.who = who,
+		.dev = who->device.id,
+		.cond = srv_scope_cond(who->user.role),
+		.cursor = cursor,
+	};
 
 	if (sqlite3_prepare_v2(db,
-			       "SELECT gen, conflict_sent, conflict_sent_gen, conflict_acked FROM srv_devices"
-			       " WHERE id = ?1",
+			       "SELECT gen, conflict_sent, conflict_sent_gen, conflict_acked, scope_seen,"
+			       " evict_seen FROM srv_devices WHERE id = ?1",
 			       -1, &st, NULL) != SQLITE_OK)
 		return crm_fail(err, CRM_EDB, "scope: %s", sqlite3_errmsg(db));
-	sqlite3_bind_text(st, 1, dev, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 1, h.dev, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) == SQLITE_ROW) {
 		gen = sqlite3_column_int64(st, 0);
 		sent = sqlite3_column_int64(st, 1);
 		sent_gen = sqlite3_column_int64(st, 2);
 		acked = sqlite3_column_int64(st, 3);
+		scope_seen = sqlite3_column_int64(st, 4);
+		evict_seen = sqlite3_column_int64(st, 5);
 	}
 	sqlite3_finalize(st);
 	st = NULL;
+	rc = log_position(db, &top, &walk_from, err);
+	if (rc != CRM_OK)
+		goto out;
 	if (ack > gen)
 		ack = gen; /* nobody acknowledges what was never handed out */
 	if (cursor == 0)
@@ -170,136 +371,71 @@ enum crm_err srv_handout_update(struct srv_app *app, const struct srv_session *w
 		acked = sent;
 	if (cursor == 0)
 		acked = 0;
-	newgen = gen + 1;
+	h.ack = ack;
+	h.newgen = gen + 1;
 	so->gen = gen;
 	/* Evictions the device confirmed are done with. */
 	rc = exec_bound(db, "DELETE FROM srv_scope WHERE device_id = ?1 AND in_scope = 0 AND gen <= ?2",
-			dev, ack, err);
+			h.dev, ack, err);
 	if (rc != CRM_OK)
 		goto out;
 	if (sqlite3_prepare_v2(db,
 			       "INSERT OR REPLACE INTO srv_scope (device_id, customer_id, in_scope, gen)"
 			       " VALUES (?1, ?2, ?3, ?4)",
-			       -1, &mark, NULL) != SQLITE_OK) {
+			       -1, &h.mark, NULL) != SQLITE_OK) {
 		rc = crm_fail(err, CRM_EDB, "scope: %s", sqlite3_errmsg(db));
 		goto out;
 	}
-	sqlite3_bind_text(mark, 1, dev, -1, SQLITE_STATIC);
+	sqlite3_bind_text(h.mark, 1, h.dev, -1, SQLITE_STATIC);
 	if (cursor == 0) {
 		/* A fresh replica gets everything from the feed: just remember what it has. */
 		snprintf(sql, sizeof sql,
 			 "INSERT OR REPLACE INTO srv_scope (device_id, customer_id, in_scope, gen)"
 			 " SELECT ?1, c.id, 1, ?2 FROM customers c WHERE %s",
-			 cond);
+			 h.cond);
 		if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
 			rc = crm_fail(err, CRM_EDB, "scope: %s", sqlite3_errmsg(db));
 			goto out;
 		}
 		srv_scope_bind(st, &who->user);
-		sqlite3_bind_text(st, 1, dev, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 2, newgen);
+		sqlite3_bind_text(st, 1, h.dev, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, h.newgen);
 		if (sqlite3_step(st) != SQLITE_DONE) {
 			rc = crm_fail(err, CRM_EDB, "scope: %s", sqlite3_errmsg(db));
 			goto out;
 		}
-		handed = handed || sqlite3_changes(db) > 0;
+		h.handed = h.handed || sqlite3_changes(db) > 0;
 		sqlite3_finalize(st);
 		st = NULL;
-		rc = exec_bound(db, "DELETE FROM srv_scope WHERE device_id = ?1 AND gen <> ?2", dev,
-				newgen, err);
+		rc = exec_bound(db, "DELETE FROM srv_scope WHERE device_id = ?1 AND gen <> ?2", h.dev,
+				h.newgen, err);
 		if (rc != CRM_OK)
 			goto out;
+		/* What it holds is exactly its scope as of now. */
+		scope_seen = evict_seen = top;
 	} else {
-		/*
-		 * Customers to send whole: in scope now and either never handed out
-		 * (or evicted before), or handed out in a generation not yet acknowledged.
-		 */
-		snprintf(sql, sizeof sql,
-			 "SELECT c.id, s.in_scope, s.gen FROM customers c"
-			 " LEFT JOIN srv_scope s ON s.device_id = :dev AND s.customer_id = c.id"
-			 " WHERE %s AND (s.in_scope IS NULL OR s.in_scope = 0 OR s.gen > :ack)",
-			 cond);
-		if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
-			rc = crm_fail(err, CRM_EDB, "scope: %s", sqlite3_errmsg(db));
-			goto out;
-		}
-		srv_scope_bind(st, &who->user);
-		sqlite3_bind_text(st, sqlite3_bind_parameter_index(st, ":dev"), dev, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, sqlite3_bind_parameter_index(st, ":ack"), ack);
-		while (rc == CRM_OK && sqlite3_step(st) == SQLITE_ROW) {
-			const char *id = (const char *)sqlite3_column_text(st, 0);
-			bool resend = sqlite3_column_type(st, 1) != SQLITE_NULL &&
-				      sqlite3_column_int(st, 1) == 1;
+		bool done = true;
 
-			bool older = true;
-
-			if (so->snap.nfields >= budget) {
-				so->more = true;
-				break;
-			}
-			rc = has_history_before(db, &hist, id, cursor, &older, err);
-			/* All of it past the cursor: the feed brings it whole, no snapshot. */
-			if (rc == CRM_OK && older)
-				rc = srv_snapshot_customer(s, db, id, &so->snap, err);
-			if (rc != CRM_OK || resend)
-				continue;
-			sqlite3_reset(mark);
-			sqlite3_bind_text(mark, 2, id, -1, SQLITE_TRANSIENT);
-			sqlite3_bind_int(mark, 3, 1);
-			sqlite3_bind_int64(mark, 4, newgen);
-			if (sqlite3_step(mark) != SQLITE_DONE)
-				rc = crm_fail(err, CRM_EDB, "scope: %s", sqlite3_errmsg(db));
-			handed = true;
-		}
-		sqlite3_finalize(st);
-		st = NULL;
+		rc = enter_customers(&h, scope_seen == 0 || walk_from > scope_seen, scope_seen, budget, so,
+				     &done, err);
 		if (rc != CRM_OK)
 			goto out;
-		/*
-		 * Customers to evict: handed out but no longer in scope, or evictions
-		 * not yet acknowledged. Only once the device has pushed everything, so
-		 * its pending edits reach the server first.
-		 */
+		if (done)
+			scope_seen = top;
+		/* Only once the device has pushed everything, so its pending edits reach the server first. */
 		if (!more_push) {
-			snprintf(sql, sizeof sql,
-				 "SELECT s.customer_id, s.in_scope FROM srv_scope s WHERE s.device_id = :dev AND"
-				 " ((s.in_scope = 1 AND NOT EXISTS (SELECT 1 FROM customers c"
-				 " WHERE c.id = s.customer_id AND %s)) OR (s.in_scope = 0 AND s.gen > :ack))",
-				 cond);
-			if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
-				rc = crm_fail(err, CRM_EDB, "scope: %s", sqlite3_errmsg(db));
-				goto out;
-			}
-			srv_scope_bind(st, &who->user);
-			sqlite3_bind_text(st, sqlite3_bind_parameter_index(st, ":dev"), dev, -1,
-					  SQLITE_STATIC);
-			sqlite3_bind_int64(st, sqlite3_bind_parameter_index(st, ":ack"), ack);
-			while (rc == CRM_OK && sqlite3_step(st) == SQLITE_ROW) {
-				const char *id = (const char *)sqlite3_column_text(st, 0);
-				bool fresh = sqlite3_column_int(st, 1) == 1;
-
-				cJSON_AddItemToArray(so->evict, srv_evict_entry("customers", id));
-				if (!fresh)
-					continue;
-				sqlite3_reset(mark);
-				sqlite3_bind_text(mark, 2, id, -1, SQLITE_TRANSIENT);
-				sqlite3_bind_int(mark, 3, 0);
-				sqlite3_bind_int64(mark, 4, newgen);
-				if (sqlite3_step(mark) != SQLITE_DONE)
-					rc = crm_fail(err, CRM_EDB, "scope: %s", sqlite3_errmsg(db));
-				handed = true;
-			}
-			sqlite3_finalize(st);
-			st = NULL;
+			rc = evict_customers(&h, evict_seen == 0 || walk_from > evict_seen, evict_seen, so,
+					     err);
 			if (rc != CRM_OK)
 				goto out;
+			evict_seen = top;
 		}
 	}
 	/* Conflicts recorded since the device's last acknowledgement, on rows it sees. */
 	snprintf(sql, sizeof sql,
 		 "SELECT k.seq, k.body FROM srv_conflicts k LEFT JOIN customers c ON c.id = k.customer_id"
 		 " WHERE k.seq > :acked AND (%s) ORDER BY k.seq LIMIT %d",
-		 cond, MAX_CONFLICTS_PER_PAGE);
+		 h.cond, MAX_CONFLICTS_PER_PAGE);
 	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
 		rc = crm_fail(err, CRM_EDB, "scope: %s", sqlite3_errmsg(db));
 		goto out;
@@ -322,32 +458,33 @@ enum crm_err srv_handout_update(struct srv_app *app, const struct srv_session *w
 			so->more = true;
 		if (n) {
 			sent = upto;
-			sent_gen = newgen;
-			handed = true;
+			sent_gen = h.newgen;
+			h.handed = true;
 		}
 	}
 	sqlite3_finalize(st);
 	st = NULL;
-	if (handed)
-		so->gen = newgen;
+	if (h.handed)
+		so->gen = h.newgen;
 	if (sqlite3_prepare_v2(db,
 			       "UPDATE srv_devices SET gen = ?2, conflict_sent = ?3, conflict_sent_gen = ?4,"
-			       " conflict_acked = ?5 WHERE id = ?1",
+			       " conflict_acked = ?5, scope_seen = ?6, evict_seen = ?7 WHERE id = ?1",
 			       -1, &st, NULL) != SQLITE_OK) {
 		rc = crm_fail(err, CRM_EDB, "scope: %s", sqlite3_errmsg(db));
 		goto out;
 	}
-	sqlite3_bind_text(st, 1, dev, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 1, h.dev, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, so->gen);
 	sqlite3_bind_int64(st, 3, sent);
 	sqlite3_bind_int64(st, 4, sent_gen);
 	sqlite3_bind_int64(st, 5, acked);
+	sqlite3_bind_int64(st, 6, scope_seen);
+	sqlite3_bind_int64(st, 7, evict_seen);
 	if (sqlite3_step(st) != SQLITE_DONE)
 		rc = crm_fail(err, CRM_EDB, "scope: %s", sqlite3_errmsg(db));
 out:
 	sqlite3_finalize(st);
-	sqlite3_finalize(mark);
-	sqlite3_finalize(hist);
+	sqlite3_finalize(h.mark);
+	sqlite3_finalize(h.hist);
 	return rc;
 }
-
