@@ -40,10 +40,23 @@ struct srv_dedup {
 	char **pending;
 	size_t npending;
 	bool overflow; /* too many to list: rebuild the index */
+	size_t pends;  /* pend() calls ever made (listed or not) */
+	/*
+	 * The commit mark: srv_dedup_after_push ends by writing gen into a TEMP
+	 * table inside its transaction. When the next settle still sees that
+	 * value (and the connection has no temp write of its own open), that
+	 * transaction committed, so the first marked_n pending ids are in the
+	 * index exactly as in the database and need not be read again.
+	 */
+	bool marked;
+	int64_t gen;       /* last value written */
+	size_t marked_n;   /* npending when the mark was written */
+	size_t marked_pends; /* pends when the mark was written */
 };
 
 static void pend(struct srv_dedup *d, const char *id)
 {
+	d->pends++;
 	if (d->overflow)
 		return;
 	if (!d->pending)
@@ -222,6 +235,31 @@ static enum crm_err cust_load(struct srv_dedup *d, sqlite3 *db, const char *id, 
 	}
 	if (rc != CRM_OK)
 		cust_release(c);
+	return rc;
+}
+
+/*
+ * *live = customer id exists, is not deleted and not merged away (what
+ * cust_load's c->live says, without reading the row's text).
+ */
+static enum crm_err cust_live(struct srv_dedup *d, sqlite3 *db, const char *id, bool *live,
+			      struct crm_error *err)
+{
+	sqlite3_stmt *st = stmt_get(d, db,
+				    "SELECT deleted = 0 AND merged_into IS NULL FROM customers WHERE id = ?1");
+	enum crm_err rc = CRM_OK;
+	int step;
+
+	*live = false;
+	if (!st)
+		return db_fail(db, err, "customer");
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	step = sqlite3_step(st);
+	if (step == SQLITE_ROW)
+		*live = sqlite3_column_int(st, 0) != 0;
+	else if (step != SQLITE_DONE)
+		rc = db_fail(db, err, "customer");
+	stmt_done(d, st);
 	return rc;
 }
 
@@ -419,12 +457,84 @@ enum crm_err srv_dedup_refresh(struct srv_dedup *d, sqlite3 *db, struct crm_erro
 	return rc;
 }
 
+/*
+ * True when the transaction that wrote the last commit mark has committed:
+ * the mark is still there. Settle runs at the start of a transaction (see
+ * srv_dedup.h), so the marking one has ended; a rolled-back one took its
+ * mark (and a newly made table) with it.
+ */
+static bool mark_committed(struct srv_dedup *d, sqlite3 *db)
+{
+	sqlite3_stmt *st = NULL;
+	bool ok = false;
+
+	if (!d->marked || d->db != db)
+		return false;
+	/* Prepared each time (once a round trip): the table may have rolled back. */
+	if (sqlite3_prepare_v2(db, "SELECT gen FROM temp.srv_dedup_mark WHERE k = 0", -1, &st, NULL) ==
+	    SQLITE_OK)
+		ok = sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int64(st, 0) == d->gen;
+	sqlite3_finalize(st);
+	return ok;
+}
+
+/*
+ * Writes the commit mark inside the caller's transaction: the ids pending
+ * so far are in the index as this transaction leaves them.
+ */
+static enum crm_err mark_write(struct srv_dedup *d, sqlite3 *db, struct crm_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	enum crm_err rc = CRM_OK;
+
+	d->marked = false;
+	if (d->db != db)
+		return CRM_OK;
+	/* A no-op once it exists; made again when its creation rolled back. */
+	if (sqlite3_exec(db,
+			 "CREATE TEMP TABLE IF NOT EXISTS srv_dedup_mark"
+			 " (k INTEGER PRIMARY KEY, gen INTEGER NOT NULL)",
+			 NULL, NULL, NULL) != SQLITE_OK)
+		return db_fail(db, err, "dedup mark");
+	if (sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO temp.srv_dedup_mark (k, gen) VALUES (0, ?1)",
+			       -1, &st, NULL) != SQLITE_OK) {
+		sqlite3_finalize(st);
+		return db_fail(db, err, "dedup mark");
+	}
+	sqlite3_bind_int64(st, 1, d->gen + 1);
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		rc = db_fail(db, err, "dedup mark");
+	} else {
+		d->gen++;
+		d->marked = true;
+		d->marked_n = d->npending;
+		d->marked_pends = d->pends;
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
 enum crm_err srv_dedup_settle(struct srv_dedup *d, sqlite3 *db, struct crm_error *err)
 {
 	enum crm_err rc = CRM_OK;
-	char **list = d->pending;
-	size_t n = d->npending;
+	char **list;
+	size_t n;
 
+	if (mark_committed(d, db)) {
+		/* Nothing pended after the mark: the index is the database. */
+		if (d->pends == d->marked_pends) {
+			pending_clear(d);
+		} else if (!d->overflow && d->marked_n > 0) {
+			for (size_t i = 0; i < d->marked_n; i++)
+				free(d->pending[i]);
+			memmove(d->pending, d->pending + d->marked_n,
+				(d->npending - d->marked_n) * sizeof *d->pending);
+			d->npending -= d->marked_n;
+		}
+	}
+	d->marked = false;
+	list = d->pending;
+	n = d->npending;
 	if (d->overflow) {
 		struct srv_dedup *fresh = NULL;
 
@@ -513,8 +623,8 @@ static void pair_order(const char *x, const char *y, const char **a, const char 
 }
 
 /* The pair's status into out ("" when the pair was never recorded). */
-static enum crm_err pair_status(sqlite3 *db, const char *x, const char *y, char out[16],
-				struct crm_error *err)
+static enum crm_err pair_status(struct srv_dedup *d, sqlite3 *db, const char *x, const char *y,
+				char out[16], struct crm_error *err)
 {
 	sqlite3_stmt *st = NULL;
 	const char *a, *b;
@@ -523,8 +633,8 @@ static enum crm_err pair_status(sqlite3 *db, const char *x, const char *y, char 
 
 	out[0] = '\0';
 	pair_order(x, y, &a, &b);
-	if (sqlite3_prepare_v2(db, "SELECT status FROM srv_dup_pairs WHERE a = ?1 AND b = ?2", -1, &st,
-			       NULL) != SQLITE_OK)
+	st = stmt_get(d, db, "SELECT status FROM srv_dup_pairs WHERE a = ?1 AND b = ?2");
+	if (!st)
 		return db_fail(db, err, "review queue");
 	sqlite3_bind_text(st, 1, a, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, b, -1, SQLITE_STATIC);
@@ -533,7 +643,7 @@ static enum crm_err pair_status(sqlite3 *db, const char *x, const char *y, char 
 		snprintf(out, 16, "%s", (const char *)sqlite3_column_text(st, 0));
 	else if (step != SQLITE_DONE)
 		rc = db_fail(db, err, "review queue");
-	sqlite3_finalize(st);
+	stmt_done(d, st);
 	return rc;
 }
 
@@ -554,7 +664,7 @@ static char *reasons_json(const struct match_verdict *v)
  * Records the pair x, y with status; the score and reasons of v when v is
  * given (otherwise those already stored stay).
  */
-static enum crm_err pair_put(sqlite3 *db, const char *x, const char *y,
+static enum crm_err pair_put(struct srv_dedup *d, sqlite3 *db, const char *x, const char *y,
 			     const struct match_verdict *v, const char *status, const char *by,
 			     struct crm_error *err)
 {
@@ -568,14 +678,14 @@ static enum crm_err pair_put(sqlite3 *db, const char *x, const char *y,
 	if (!reasons)
 		return crm_fail(err, CRM_ENOMEM, "out of memory");
 	pair_order(x, y, &a, &b);
-	if (sqlite3_prepare_v2(db,
-			       "INSERT INTO srv_dup_pairs (a, b, score, reasons, status, created_at,"
-			       " decided_at, decided_by) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
-			       " ON CONFLICT (a, b) DO UPDATE SET status = excluded.status,"
-			       " decided_at = excluded.decided_at, decided_by = excluded.decided_by,"
-			       " score = CASE WHEN ?9 THEN excluded.score ELSE score END,"
-			       " reasons = CASE WHEN ?9 THEN excluded.reasons ELSE reasons END",
-			       -1, &st, NULL) != SQLITE_OK) {
+	st = stmt_get(d, db,
+		      "INSERT INTO srv_dup_pairs (a, b, score, reasons, status, created_at,"
+		      " decided_at, decided_by) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
+		      " ON CONFLICT (a, b) DO UPDATE SET status = excluded.status,"
+		      " decided_at = excluded.decided_at, decided_by = excluded.decided_by,"
+		      " score = CASE WHEN ?9 THEN excluded.score ELSE score END,"
+		      " reasons = CASE WHEN ?9 THEN excluded.reasons ELSE reasons END");
+	if (!st) {
 		rc = db_fail(db, err, "review queue");
 		goto out;
 	}
@@ -599,7 +709,7 @@ static enum crm_err pair_put(sqlite3 *db, const char *x, const char *y,
 	if (sqlite3_step(st) != SQLITE_DONE)
 		rc = db_fail(db, err, "review queue");
 out:
-	sqlite3_finalize(st);
+	stmt_done(d, st);
 	free(reasons);
 	return rc;
 }
@@ -1065,7 +1175,7 @@ enum crm_err srv_dedup_merge(struct srv_dedup *d, sqlite3 *db, struct sync_db *s
 		       "INSERT OR REPLACE INTO srv_dup_aliases (old_id, new_id, merge_id) VALUES (?1, ?2, ?3)",
 		       3, lo->id, sv->id, mid);
 	if (rc == CRM_OK)
-		rc = pair_put(db, sv->id, lo->id, v, "merged", by ? by : how, err);
+		rc = pair_put(d, db, sv->id, lo->id, v, "merged", by ? by : how, err);
 	if (rc == CRM_OK)
 		rc = resend(db, sv->id, err);
 	if (rc == CRM_OK)
@@ -1358,7 +1468,7 @@ enum crm_err srv_dedup_unmerge(struct srv_dedup *d, sqlite3 *db, struct sync_db 
 		rc = exec_text(d, db, err, "UPDATE srv_dup_merges SET undone_at = ?2, undone_by = ?3 WHERE id = ?1",
 			       3, mid, now, by);
 	if (rc == CRM_OK)
-		rc = pair_put(db, m.survivor, m.merged, NULL, "dismissed", by ? by : "unmerge", err);
+		rc = pair_put(d, db, m.survivor, m.merged, NULL, "dismissed", by ? by : "unmerge", err);
 	/* Devices get both customers whole again (children moved under each). */
 	if (rc == CRM_OK)
 		rc = resend(db, m.merged, err);
@@ -1435,20 +1545,18 @@ enum crm_err srv_dedup_check(struct srv_dedup *d, sqlite3 *db, struct sync_db *s
 		ver[i] = hits[i].verdict;
 	}
 	for (size_t i = 0; i < n && rc == CRM_OK; i++) {
-		struct cust o;
+		bool live = false;
 		char status[16];
 
-		rc = cust_load(d, db, cand[i], &o, err);
+		rc = cust_live(d, db, cand[i], &live, err);
 		if (rc != CRM_OK)
 			break;
-		if (!o.live) {
+		if (!live) {
 			/* Stale entry (a write rolled back, another process): drop it. */
 			match_index_remove(d->idx, cand[i], &ignore);
-			cust_release(&o);
 			continue;
 		}
-		cust_release(&o);
-		rc = pair_status(db, self, cand[i], status, err);
+		rc = pair_status(d, db, self, cand[i], status, err);
 		if (rc != CRM_OK)
 			break;
 		if (strcmp(status, "dismissed") == 0 || strcmp(status, "merged") == 0)
@@ -1469,7 +1577,7 @@ enum crm_err srv_dedup_check(struct srv_dedup *d, sqlite3 *db, struct sync_db *s
 			continue;
 		}
 		if (ver[i].decision == MATCH_REVIEW && status[0] == '\0') {
-			rc = pair_put(db, self, cand[i], &ver[i], "open", NULL, err);
+			rc = pair_put(d, db, self, cand[i], &ver[i], "open", NULL, err);
 			if (rc == CRM_OK && stats)
 				stats->queued++;
 		}
@@ -1658,6 +1766,8 @@ enum crm_err srv_dedup_after_push(struct srv_dedup *d, sqlite3 *db, struct sync_
 		if (ident || deleted)
 			rc = srv_dedup_check(d, db, s, r->id, "sync", by, NULL, NULL, err);
 	}
+	if (rc == CRM_OK)
+		rc = mark_write(d, db, err);
 out:
 	free(at);
 	free(later);
@@ -1769,7 +1879,7 @@ enum crm_err srv_dedup_pair_state(sqlite3 *db, const char *x, const char *y, cha
 	rc = cust_load(NULL, db, y, &b, err);
 	if (rc == CRM_OK) {
 		*live = a.live && b.live;
-		rc = pair_status(db, x, y, status, err);
+		rc = pair_status(NULL, db, x, y, status, err);
 	}
 	cust_release(&a);
 	cust_release(&b);
@@ -1779,5 +1889,5 @@ enum crm_err srv_dedup_pair_state(sqlite3 *db, const char *x, const char *y, cha
 enum crm_err srv_dedup_queue(sqlite3 *db, const char *x, const char *y,
 			     const struct match_verdict *v, struct crm_error *err)
 {
-	return pair_put(db, x, y, v, "open", NULL, err);
+	return pair_put(NULL, db, x, y, v, "open", NULL, err);
 }

@@ -60,7 +60,10 @@ enum crm_err srv_dedup_refresh(struct srv_dedup *d, sqlite3 *db, struct crm_erro
 /*
  * Re-reads the customers whose index entries changed since the last call
  * (inside transactions that may have rolled back since). Call it at the
- * start of a transaction; srv_dedup_after_push does.
+ * start of a transaction; srv_dedup_after_push does. Those changed by a
+ * srv_dedup_after_push whose transaction committed are skipped: it leaves a
+ * commit mark (a TEMP table row written in its transaction) that only a
+ * commit keeps.
  */
 enum crm_err srv_dedup_settle(struct srv_dedup *d, sqlite3 *db, struct crm_error *err);
 
@@ -135,7 +138,9 @@ bool srv_dedup_writable(sqlite3 *db, const char *device, const char *id);
 
 /*
  * Sync hook, after a push was applied (same transaction): checks every
- * customer of cs that is new or had an identifying field in it.
+ * customer of cs that is new or had an identifying field in it. At most
+ * once per transaction (it settles first, which assumes the transaction of
+ * its previous call has ended).
  */
 enum crm_err srv_dedup_after_push(struct srv_dedup *d, sqlite3 *db, struct sync_db *s,
 				  const struct sync_changeset *cs, const char *by,
