@@ -5,7 +5,7 @@
 set -eu
 PKGS="cmake make gcc pkg-config libsqlite3-dev sqlite3 libcurl4-openssl-dev zlib1g-dev
 libcjson-dev libmicrohttpd-dev libsodium-dev libutf8proc-dev libcsv-dev libcmocka-dev
-curl openssl python3"
+curl openssl python3 libmimalloc-dev"
 missing=""
 for p in $PKGS; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

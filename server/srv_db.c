@@ -183,7 +183,11 @@ enum crm_err srv_db_open(const char *path, unsigned mode, struct srv_db *out,
 			 struct crm_error *err)
 {
 	enum crm_err rc = CRM_OK;
-	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX;
+	/*
+	 * No per-connection mutex: each connection is used by one thread at a
+	 * time (the writer under app->write_lock, readers checked out of the pool).
+	 */
+	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
 	size_t ntables = 0;
 	const struct sync_table_spec *tables = srv_sync_tables(&ntables);
 
