@@ -336,10 +336,69 @@ static int cjk_one_typo(const struct match_record *a, const struct match_record 
 	return diff == 1 && at + 2 < nx;
 }
 
-static void compare_company(const struct match_record *a, const struct match_record *b,
-			    const struct match_params *p, struct match_verdict *v)
+/*
+ * The points of a company pair from everything but the name: region, phone,
+ * e-mail, and at most the address's 2 (not computed: it is the costly part).
+ * The same sums as compare_company's, for its quick bound.
+ */
+static double company_rest_max(const struct match_record *a, const struct match_record *b, int rel)
 {
-	double name = company_name_sim(a, b);
+	double pts = 2.0;
+
+	if (rel == 2)
+		pts += 1.0;
+	else if (rel == 0)
+		pts -= 6.0;
+	if (a->phone && a->phone == b->phone)
+		pts += a->phone_mobile ? 5.0 : 3.5;
+	if (a->email && a->email == b->email)
+		pts += 5.0;
+	else if (a->email_domain && a->email_domain == b->email_domain && !a->email_free)
+		pts += 1.0;
+	else if (a->email_domain && b->email_domain && !a->email_free && !b->email_free)
+		pts -= 2.0;
+	return pts;
+}
+
+/*
+ * At least the name points compare_company can give the pair: what the
+ * length difference leaves of the edit similarity (an upper bound of it,
+ * computed with the same operations), or 2 (one character off, a prefix).
+ */
+static double company_name_max(const struct match_record *a, const struct match_record *b, int rel)
+{
+	uint32_t x[MATCH_CORE_MAX], y[MATCH_CORE_MAX];
+	size_t nx, ny, mx;
+	double sim, pts;
+
+	if (a->core_len == 0 || b->core_len == 0)
+		return 0.0;
+	nx = squeeze(a->core, a->core_len, x);
+	ny = squeeze(b->core, b->core_len, y);
+	if (nx == ny && memcmp(x, y, nx * sizeof *x) == 0)
+		return rel == 1 ? 5.5 : 7.0;
+	{
+		/* company_name_sim's distance is at least this (its cap included) */
+		size_t diff = nx > ny ? nx - ny : ny - nx;
+		unsigned maxd;
+
+		mx = nx > ny ? nx : ny;
+		maxd = (unsigned)(mx * 6 / 10);
+		sim = 1.0 - (double)(diff > maxd ? maxd + 1 : diff) / (double)mx;
+	}
+	pts = clampd((sim - 0.75) * 24.0, -8.0, 5.0);
+	return pts > 2.0 ? pts : 2.0;
+}
+
+/*
+ * quick: the caller only keeps REVIEW and MATCH verdicts; a pair that
+ * cannot reach the review threshold is given DISTINCT without its name's
+ * edit distance or its address measured (score and reasons then partial).
+ */
+static void compare_company(const struct match_record *a, const struct match_record *b,
+			    const struct match_params *p, struct match_verdict *v, int quick)
+{
+	double name;
 	int rel = match__region_relation(a->region, b->region);
 	int veto = 0, strong = 0;
 
@@ -368,6 +427,13 @@ static void compare_company(const struct match_record *a, const struct match_rec
 		v->decision = MATCH_MATCH;
 		return;
 	}
+	/* 1e-9: the bound sums in another order than the score below */
+	if (quick && company_name_max(a, b, rel) + company_rest_max(a, b, rel) <
+			     p->review_threshold - 1e-9) {
+		v->decision = MATCH_DISTINCT;
+		return;
+	}
+	name = company_name_sim(a, b);
 	if (name >= 0) {
 		double pts;
 		if (name >= 1.0)
@@ -406,6 +472,10 @@ static void compare_company(const struct match_record *a, const struct match_rec
 	} else if (a->email_domain && b->email_domain && !a->email_free && !b->email_free) {
 		v->score -= 2.0;
 		reason(v, "different e-mail domain", -1);
+	}
+	if (quick && v->score + 2.0 < p->review_threshold - 1e-9) {
+		v->decision = MATCH_DISTINCT; /* the address cannot lift it to a review */
+		return;
 	}
 	{
 		double ad = addr_sim(a, b);
@@ -502,8 +572,8 @@ static int record_order(const struct match_record *a, const struct match_record 
 	return memcmp(a, b, sizeof *a);
 }
 
-void match_compare(const struct match_record *a, const struct match_record *b,
-		   const struct match_params *p, struct match_verdict *v)
+static void compare(const struct match_record *a, const struct match_record *b,
+		    const struct match_params *p, struct match_verdict *v, int quick)
 {
 	struct match_params def;
 
@@ -528,7 +598,19 @@ void match_compare(const struct match_record *a, const struct match_record *b,
 		compare_person(a, b, p, v);
 		return;
 	}
-	compare_company(a, b, p, v);
+	compare_company(a, b, p, v, quick);
+}
+
+void match_compare(const struct match_record *a, const struct match_record *b,
+		   const struct match_params *p, struct match_verdict *v)
+{
+	compare(a, b, p, v, 0);
+}
+
+void match__compare_quick(const struct match_record *a, const struct match_record *b,
+			  const struct match_params *p, struct match_verdict *v)
+{
+	compare(a, b, p, v, 1);
 }
 
 /* ---- blocking keys ------------------------------------------------------ */

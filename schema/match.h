@@ -189,6 +189,17 @@ enum crm_err match_index_query(const struct match_index *idx, const struct match
 			       size_t *nhits, struct crm_error *err);
 
 /*
+ * match_index_add() of rec under id, then match_index_query() of it with
+ * exclude_id = id, in one step: its blocking keys are computed once and the
+ * query's scratch memory is kept in the index for the next call. A writer's
+ * call (nobody may use the index meanwhile). On an error of the query the
+ * record stays added. Hit ids are owned by the index.
+ */
+enum crm_err match_index_add_query(struct match_index *idx, const char *id,
+				   const struct match_record *rec, struct match_hit *hits, size_t max,
+				   size_t *nhits, struct crm_error *err);
+
+/*
  * Full duplicate scan: queries every record against the index (with nthreads
  * threads, >= 1) and calls cb once per unordered pair whose decision is
  * REVIEW or MATCH (the ambiguity guard applied from both sides: a pair is

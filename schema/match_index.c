@@ -18,6 +18,26 @@
 #define KEYS_MAX 64
 #define AMBIG_MAX 16
 
+struct cand {
+	uint32_t slot;
+	uint16_t count;
+	uint16_t strong;
+};
+
+/* Per-query scratch: an open-addressing set of candidates. */
+struct scratch {
+	struct cand *tab;
+	size_t cap;
+	uint32_t *order;
+	struct cand *list;
+	size_t norder;
+};
+
+struct slot_hit {
+	uint32_t slot;
+	struct match_verdict v;
+};
+
 struct post {
 	uint64_t key;  /* 0: empty slot */
 	uint32_t n;    /* ids in the list */
@@ -39,6 +59,9 @@ struct match_index {
 	size_t capidmap, usedidmap;
 	uint32_t *freeslots;      /* slots of removed records, reused by adds */
 	size_t nfree, capfree;
+	struct scratch *wscratch; /* match_index_add_query's, kept between calls */
+	struct slot_hit *whits;
+	size_t capwhits;
 };
 
 /* ---- posting table ------------------------------------------------------ */
@@ -231,6 +254,13 @@ void match_index_free(struct match_index *idx)
 	free(idx->recs);
 	free(idx->idmap);
 	free(idx->freeslots);
+	if (idx->wscratch) {
+		free(idx->wscratch->tab);
+		free(idx->wscratch->order);
+		free(idx->wscratch->list);
+		free(idx->wscratch);
+	}
+	free(idx->whits);
 	free(idx);
 }
 
@@ -289,11 +319,11 @@ enum crm_err match_index_remove(struct match_index *idx, const char *id, struct 
 	return CRM_OK;
 }
 
-enum crm_err match_index_add(struct match_index *idx, const char *id,
-			     const struct match_record *rec, struct crm_error *err)
+/* match_index_add with rec's keys (n of them) given; *slot_out gets its slot. */
+static enum crm_err add_keys(struct match_index *idx, const char *id, const struct match_record *rec,
+			     const uint64_t *keys, size_t n, uint32_t *slot_out, struct crm_error *err)
 {
-	uint64_t keys[KEYS_MAX];
-	size_t n, k, pos;
+	size_t k, pos;
 	uint32_t slot;
 	int found, reused;
 
@@ -328,7 +358,6 @@ enum crm_err match_index_add(struct match_index *idx, const char *id,
 		idx->nfree--;
 	else
 		idx->nslots++;
-	n = match__keys(rec, keys, KEYS_MAX);
 	for (k = 0; k < n; k++)
 		if (post_add(idx, keys[k], slot) != 0) {
 			while (k-- > 0)
@@ -344,9 +373,20 @@ enum crm_err match_index_add(struct match_index *idx, const char *id,
 		idx->usedidmap++;
 	idx->idmap[pos] = slot + 1;
 	idx->live++;
+	*slot_out = slot;
 	return CRM_OK;
 nomem:
 	return crm_fail(err, CRM_ENOMEM, "out of memory adding %s to the match index", id);
+}
+
+enum crm_err match_index_add(struct match_index *idx, const char *id,
+			     const struct match_record *rec, struct crm_error *err)
+{
+	uint64_t keys[KEYS_MAX];
+	size_t n = match__keys(rec, keys, KEYS_MAX);
+	uint32_t slot;
+
+	return add_keys(idx, id, rec, keys, n, &slot, err);
 }
 
 enum crm_err match_index_add_row(struct match_index *idx, const char *id,
@@ -361,26 +401,6 @@ enum crm_err match_index_add_row(struct match_index *idx, const char *id,
 }
 
 /* ---- queries ------------------------------------------------------------- */
-
-struct cand {
-	uint32_t slot;
-	uint16_t count;
-	uint16_t strong;
-};
-
-/* Per-query scratch: an open-addressing set of candidates. */
-struct scratch {
-	struct cand *tab;
-	size_t cap;
-	uint32_t *order;
-	struct cand *list;
-	size_t norder;
-};
-
-struct slot_hit {
-	uint32_t slot;
-	struct match_verdict v;
-};
 
 static int scratch_ensure(struct scratch *s, size_t want)
 {
@@ -436,15 +456,16 @@ static int hit_cmp(const void *x, const void *y)
 }
 
 /*
- * Candidates of rec, scored. Writes up to max hits (REVIEW or MATCH) into
- * out sorted best first; returns the count, or -1 on allocation failure.
+ * Candidates of rec (whose nk blocking keys are keys), scored. Writes up to
+ * max hits (REVIEW or MATCH) into out sorted best first; returns the count,
+ * or -1 on allocation failure.
  */
 static long query_slots(const struct match_index *idx, const struct match_record *rec,
-			uint32_t exclude, struct scratch *s, struct slot_hit *out, size_t max)
+			const uint64_t *keys, size_t nk, uint32_t exclude, struct scratch *s,
+			struct slot_hit *out, size_t max)
 {
-	uint64_t keys[KEYS_MAX];
 	const struct post *ps[KEYS_MAX];
-	size_t nk = match__keys(rec, keys, KEYS_MAX), k, total = 0, i, nc = 0, nh = 0;
+	size_t k, total = 0, i, nc = 0, nh = 0;
 	size_t cap = idx->params.block_cap, limit = idx->params.max_candidates;
 	size_t mask;
 
@@ -504,21 +525,25 @@ static long query_slots(const struct match_index *idx, const struct match_record
 		 * Ranked by strong keys, then shared keys. A weak candidate sharing
 		 * less than a quarter of the best weak candidate's keys is noise:
 		 * a true duplicate shares its name's grams, pairs and deletions.
+		 * (The kept set is the best-ranked prefix down to the first such
+		 * weak one; found without sorting, as the hits kept below do not
+		 * depend on the order candidates are scored in.)
 		 */
 		uint16_t best = 0;
-		qsort(s->list, nc, sizeof *s->list, cand_cmp);
+		size_t kept = 0;
 		for (i = 0; i < nc; i++)
-			if (s->list[i].strong == 0) {
+			if (s->list[i].strong == 0 && s->list[i].count > best)
 				best = s->list[i].count;
-				break;
-			}
 		for (i = 0; i < nc; i++)
-			if (s->list[i].strong == 0 && s->list[i].count * 4 < best)
-				break;
-		nc = i;
+			if (s->list[i].strong != 0 || s->list[i].count * 4 >= best)
+				s->list[kept++] = s->list[i];
+		nc = kept;
 	}
-	if (nc > limit)
+	if (nc > limit) {
+		/* only then does the rank decide who is scored */
+		qsort(s->list, nc, sizeof *s->list, cand_cmp);
 		nc = limit;
+	}
 	for (i = 0; i < nc && i < 4; i++)
 		__builtin_prefetch(&idx->recs[s->list[i].slot]);
 	for (i = 0; i < nc; i++) {
@@ -526,7 +551,7 @@ static long query_slots(const struct match_index *idx, const struct match_record
 		struct match_verdict v;
 		if (i + 4 < nc) /* records are scattered: fetch ahead */
 			__builtin_prefetch(&idx->recs[s->list[i + 4].slot]);
-		match_compare(rec, &idx->recs[c->slot], &idx->params, &v);
+		match__compare_quick(rec, &idx->recs[c->slot], &idx->params, &v);
 		if (v.decision == MATCH_DISTINCT)
 			continue;
 		if (nh < max) {
@@ -591,6 +616,8 @@ enum crm_err match_index_query(const struct match_index *idx, const struct match
 	struct scratch s = {0};
 	struct slot_hit *tmp = NULL;
 	uint32_t ex = UINT32_MAX;
+	uint64_t keys[KEYS_MAX];
+	size_t nk = 0;
 	long n;
 	size_t i;
 	enum crm_err rc = CRM_OK;
@@ -598,12 +625,13 @@ enum crm_err match_index_query(const struct match_index *idx, const struct match
 	*nhits = 0;
 	if (max == 0)
 		goto out;
+	nk = match__keys(rec, keys, KEYS_MAX);
 	if (exclude_id)
 		(void)slot_of(idx, exclude_id, &ex);
 	tmp = malloc(max * sizeof *tmp);
 	if (!tmp)
 		goto nomem;
-	n = query_slots(idx, rec, ex, &s, tmp, max);
+	n = query_slots(idx, rec, keys, nk, ex, &s, tmp, max);
 	if (n < 0)
 		goto nomem;
 	for (i = 0; i < (size_t)n; i++) {
@@ -620,6 +648,47 @@ out:
 	free(s.order);
 	free(s.list);
 	return rc;
+}
+
+enum crm_err match_index_add_query(struct match_index *idx, const char *id,
+				   const struct match_record *rec, struct match_hit *hits, size_t max,
+				   size_t *nhits, struct crm_error *err)
+{
+	uint64_t keys[KEYS_MAX];
+	size_t nk = match__keys(rec, keys, KEYS_MAX), i;
+	uint32_t slot;
+	long n;
+	enum crm_err rc;
+
+	*nhits = 0;
+	rc = add_keys(idx, id, rec, keys, nk, &slot, err);
+	if (rc != CRM_OK || max == 0)
+		return rc;
+	if (!idx->wscratch) {
+		idx->wscratch = calloc(1, sizeof *idx->wscratch);
+		if (!idx->wscratch)
+			goto nomem;
+	}
+	if (idx->capwhits < max) {
+		struct slot_hit *w = realloc(idx->whits, max * sizeof *w);
+
+		if (!w)
+			goto nomem;
+		idx->whits = w;
+		idx->capwhits = max;
+	}
+	/* the record itself is in the index now: exclude its slot */
+	n = query_slots(idx, rec, keys, nk, slot, idx->wscratch, idx->whits, max);
+	if (n < 0)
+		goto nomem;
+	for (i = 0; i < (size_t)n; i++) {
+		hits[i].id = idx->ids[idx->whits[i].slot];
+		hits[i].verdict = idx->whits[i].v;
+	}
+	*nhits = (size_t)n;
+	return CRM_OK;
+nomem:
+	return crm_fail(err, CRM_ENOMEM, "out of memory in a match query");
 }
 
 /* ---- full scan ----------------------------------------------------------- */
@@ -652,7 +721,13 @@ static void *scan_worker(void *arg)
 		i = j->order[k];
 		if (!j->idx->ids[i])
 			continue;
-		n = query_slots(j->idx, &j->idx->recs[i], (uint32_t)i, &s, hits, SCAN_HITS);
+		{
+			uint64_t keys[KEYS_MAX];
+			size_t nk = match__keys(&j->idx->recs[i], keys, KEYS_MAX);
+
+			n = query_slots(j->idx, &j->idx->recs[i], keys, nk, (uint32_t)i, &s, hits,
+					SCAN_HITS);
+		}
 		if (n < 0) {
 			j->failed = 1;
 			break;

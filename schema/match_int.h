@@ -60,6 +60,14 @@ unsigned match__lev(const uint32_t *a, size_t na, const uint32_t *b, size_t nb);
 unsigned match__lev_bounded(const uint32_t *a, size_t na, const uint32_t *b, size_t nb,
 			    unsigned maxd);
 
+/*
+ * match_compare() for callers that keep only REVIEW and MATCH: the same
+ * decision, but a DISTINCT verdict may lack score and reasons (pairs that
+ * cannot reach the review threshold are cut short).
+ */
+void match__compare_quick(const struct match_record *a, const struct match_record *b,
+			  const struct match_params *p, struct match_verdict *v);
+
 /* 64-bit hash of n bytes with a one-byte tag (the key type). */
 uint64_t match__hash(char tag, const void *p, size_t n);
 

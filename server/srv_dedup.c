@@ -1531,14 +1531,12 @@ enum crm_err srv_dedup_check(struct srv_dedup *d, sqlite3 *db, struct sync_db *s
 			match_index_remove(d->idx, self, &ignore);
 		goto out;
 	}
-	rc = match_index_add(d->idx, self, &rec, err);
+	/* In the index first (it is the pool now), then matched against the others. */
+	rc = match_index_add_query(d->idx, self, &rec, hits, MAX_HITS, &n, err);
 	if (rc != CRM_OK)
 		goto out;
 	if (stats)
 		stats->checked++;
-	rc = match_index_query(d->idx, &rec, self, hits, MAX_HITS, &n, err);
-	if (rc != CRM_OK)
-		goto out;
 	/* Copy the hits out: merging changes the index they point into. */
 	for (size_t i = 0; i < n; i++) {
 		copy_str(cand[i], sizeof cand[i], hits[i].id);
