@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -697,6 +698,199 @@ static enum crm_err post_retry(struct http_client *h, const char *token, const c
 	return rc;
 }
 
+/*
+ * ---- the pipeline ------------------------------------------------------
+ *
+ * Each request is a round: its pushed batch, its envelope, and while it is on
+ * the wire (a second thread posts it: deflate, network, server, inflate,
+ * parse) its answer. Only one round is ever on the wire and answers are
+ * applied strictly in order, each in its own transaction; the main thread
+ * alone touches the replica. What overlaps with a round on the wire:
+ *
+ * - Pushing: the next batch is collected and turned into JSON. The outbox
+ *   starts at what the server acknowledged, and the batch on the wire is not
+ *   acknowledged yet; so the next one is collected on a second connection
+ *   ("ahead") in a transaction that acknowledges the batch on the wire and is
+ *   then rolled back: nothing of it stays. It is sent only if the answer of
+ *   the batch before changed nothing it read (no pulled changes, conflicts or
+ *   evictions); otherwise it is collected again, as the serial loop would.
+ *   Its batch id is made (batch_id) only once the answer before it has
+ *   committed, so a batch replayed after a lost answer keeps its id.
+ * - Pulling, once nothing is left to push: when an answer says more remain and
+ *   hands nothing out (its ack is the ack we sent), the next page is asked for
+ *   (its cursor, the same ack) while this one is applied. If the apply fails,
+ *   the prefetched answer is dropped: the next sync resumes from the cursor
+ *   that committed. An answer that hands something out (a new ack) waits for
+ *   its commit first: acknowledging it early would tell the server that
+ *   conflicts and evictions were stored before they were.
+ */
+struct round {
+	struct sync_changeset cs; /* the fields it pushes */
+	int64_t upto;             /* the outbox sequence they reach */
+	bool pushed, more_out;    /* it pushes; more remains to push after it */
+	int64_t cursor, ack;      /* what it sends */
+	cJSON *push;              /* cs as JSON until the envelope takes it */
+	cJSON *env;               /* the request */
+	/* the flight: filled by the thread that posts env */
+	struct http_client *h;
+	const char *token;
+	bool progress;
+	pthread_t th;
+	bool flying;
+	cJSON *ans;
+	enum crm_err rc;
+	struct crm_error err;
+};
+
+static void round_init(struct round *r)
+{
+	memset(r, 0, sizeof *r);
+	sync_changeset_init(&r->cs);
+}
+
+/* Frees what r holds (never while it flies) and leaves it empty. */
+static void round_release(struct round *r)
+{
+	sync_changeset_release(&r->cs);
+	cJSON_Delete(r->push);
+	cJSON_Delete(r->env);
+	cJSON_Delete(r->ans);
+	round_init(r);
+}
+
+/*
+ * Collects r's batch: the outbox as it is (ahead NULL), or the outbox after
+ * sequence after, read on the second connection ahead in a transaction that
+ * is rolled back (see above).
+ */
+static enum crm_err round_collect(struct replica *rep, struct replica *ahead, int64_t after,
+				  size_t max_fields, struct round *r, struct crm_error *err)
+{
+	struct replica *src = ahead ? ahead : rep;
+	enum crm_err rc = CRM_OK;
+
+	round_release(r);
+	if (ahead) {
+		char *msg = NULL;
+
+		if (sqlite3_exec(ahead->db, "BEGIN", NULL, NULL, &msg) != SQLITE_OK) {
+			rc = crm_fail(err, CRM_EDB, "sync: %s", msg ? msg : sqlite3_errmsg(ahead->db));
+			sqlite3_free(msg);
+			return rc;
+		}
+		rc = sync_outbox_ack(ahead->sync, after, err);
+	}
+	if (rc == CRM_OK)
+		rc = sync_outbox(src->sync, max_fields, &r->cs, &r->upto, &r->more_out, err);
+	if (ahead)
+		replica_rollback(ahead);
+	if (rc != CRM_OK)
+		return rc;
+	r->pushed = r->cs.nfields > 0;
+	if (r->pushed) {
+		r->push = sync_changeset_to_json(&r->cs);
+		if (!r->push)
+			rc = crm_fail(err, CRM_ENOMEM, "out of memory");
+	}
+	return rc;
+}
+
+/* Builds r's envelope: its batch (with its id), cursor and ack. */
+static enum crm_err round_envelope(struct replica *rep, struct round *r, int64_t cursor,
+				   int64_t ack, struct crm_error *err)
+{
+	char batch[64] = "", num[32];
+	enum crm_err rc = CRM_OK;
+	cJSON *push;
+
+	r->cursor = cursor;
+	r->ack = ack;
+	if (r->pushed)
+		rc = batch_id(rep, r->upto, batch, err);
+	if (rc != CRM_OK)
+		return rc;
+	push = r->pushed ? r->push : cJSON_CreateArray();
+	r->push = NULL;
+	r->env = cJSON_CreateObject();
+	if (!r->env || !push) {
+		cJSON_Delete(push);
+		return crm_fail(err, CRM_ENOMEM, "out of memory");
+	}
+	cJSON_AddNumberToObject(r->env, "protocol", PROTOCOL);
+	cJSON_AddNumberToObject(r->env, "schema", schema_version());
+	if (r->pushed)
+		cJSON_AddStringToObject(r->env, "batch", batch);
+	snprintf(num, sizeof num, "%lld", (long long)cursor);
+	cJSON_AddStringToObject(r->env, "cursor", num);
+	snprintf(num, sizeof num, "%lld", (long long)ack);
+	cJSON_AddStringToObject(r->env, "ack", num);
+	cJSON_AddStringToObject(r->env, "site", sync_site_id(rep->sync));
+	cJSON_AddBoolToObject(r->env, "more_push", r->more_out);
+	cJSON_AddItemToObject(r->env, "push", push);
+	return CRM_OK;
+}
+
+static void *round_fly(void *p)
+{
+	struct round *r = p;
+
+	crm_error_clear(&r->err);
+	r->rc = post_retry(r->h, r->token, r->env, &r->ans, r->progress, &r->err);
+	return NULL;
+}
+
+/* Puts r on the wire from a second thread (or posts it here if none can start). */
+static void round_launch(struct round *r, struct http_client *h, const char *token, bool progress)
+{
+	r->h = h;
+	r->token = token;
+	r->progress = progress;
+	r->flying = pthread_create(&r->th, NULL, round_fly, r) == 0;
+	if (!r->flying)
+		round_fly(r);
+}
+
+/* Waits for r's answer: r->ans, or the error in r->rc and r->err. */
+static enum crm_err round_land(struct round *r)
+{
+	if (r->flying) {
+		pthread_join(r->th, NULL);
+		r->flying = false;
+	}
+	return r->rc;
+}
+
+/* A decimal string member of o as an int64 (false when missing or not a number). */
+static bool json_i64(const cJSON *o, const char *key, int64_t *out)
+{
+	const char *s = json_str(o, key);
+	char *end = NULL;
+	long long n;
+
+	if (!s || !*s)
+		return false;
+	errno = 0;
+	n = strtoll(s, &end, 10);
+	if (errno || *end || n < 0)
+		return false;
+	*out = (int64_t)n;
+	return true;
+}
+
+/* An empty or missing array member. */
+static bool json_none(const cJSON *o, const char *key)
+{
+	const cJSON *a = cJSON_GetObjectItemCaseSensitive(o, key);
+
+	return !a || cJSON_GetArraySize(a) == 0;
+}
+
+/* The answer changes nothing a batch collected before it read. */
+static bool answer_quiet(const cJSON *ans)
+{
+	return json_none(ans, "changes") && json_none(ans, "conflicts") && json_none(ans, "evict");
+}
+
 static void print_summary(const struct summary *s, bool json, const char *server)
 {
 	int64_t conflicts = s->conflicts_after - s->conflicts_before;
@@ -716,6 +910,7 @@ static void print_summary(const struct summary *s, bool json, const char *server
 		cJSON_AddNumberToObject(o, "refused", (double)s->refused);
 		cJSON_AddNumberToObject(o, "evicted", (double)s->evicted);
 		cJSON_AddNumberToObject(o, "round_trips", (double)s->rounds);
+		cJSON_AddNumberToObject(o, "replayed_batches", (double)s->replayed);
 		cJSON_AddItemReferenceToObject(o, "refusals", s->refusals);
 		cJSON_AddItemReferenceToObject(o, "notices", s->notices);
 		out_json_print(o, stdout);
@@ -751,19 +946,28 @@ int cmd_sync(int argc, char **argv, struct cli_ctx *ctx)
 		{NULL, NULL, NULL}};
 	static const char *const examples[] = {"crm sync", "crm sync --json", NULL};
 	struct cli_args a;
-	struct replica rep = {0};
+	struct replica rep = {0}, aheadrep = {0};
 	struct http_client h = {0};
 	struct summary sum;
+	struct round rounds[2], *cur = &rounds[0], *next = &rounds[1];
 	struct crm_error err;
 	char *server = NULL, *token = NULL, *cacert = NULL;
 	bool progress = isatty(STDERR_FILENO) != 0, more = true;
 	const char *drop = getenv("CRM_TEST_DROP_RESPONSE");
 	long drop_at = drop ? strtol(drop, NULL, 10) : 0;
+	const char *fail = getenv("CRM_TEST_FAIL_APPLY");
+	long fail_at = fail ? strtol(fail, NULL, 10) : 0;
+	/* Test hook: smaller batches, so a small replica pushes in several. */
+	const char *small = getenv("CRM_TEST_PUSH_FIELDS");
+	long push_small = small ? strtol(small, NULL, 10) : 0;
+	size_t push_fields = push_small > 0 && push_small < PUSH_FIELDS ? (size_t)push_small : PUSH_FIELDS;
 	int stalled = 0;
 	enum crm_err rc;
 	int status = 0;
 
 	memset(&sum, 0, sizeof sum);
+	round_init(&rounds[0]);
+	round_init(&rounds[1]);
 	crm_error_clear(&err);
 	sum.notices = cJSON_CreateArray();
 	sum.refusals = cJSON_CreateArray();
@@ -796,37 +1000,28 @@ int cmd_sync(int argc, char **argv, struct cli_ctx *ctx)
 	rc = http_init(&h, server, cacert && cacert[0] ? cacert : NULL, &err);
 	if (rc == CRM_OK)
 		rc = count_open_conflicts(&rep, &sum.conflicts_before, &err);
-	while (rc == CRM_OK && more) {
-		struct sync_changeset cs;
-		int64_t upto = 0, cursor = state_i64(&rep, "cursor"), ack = state_i64(&rep, "ack");
-		bool more_out = false, pushed;
-		char batch[64] = "", num[32];
-		cJSON *env = NULL, *ans = NULL, *push;
+	if (rc == CRM_OK)
+		rc = round_collect(&rep, NULL, 0, push_fields, cur, &err);
+	if (rc == CRM_OK)
+		rc = round_envelope(&rep, cur, state_i64(&rep, "cursor"), state_i64(&rep, "ack"), &err);
+	if (rc == CRM_OK)
+		round_launch(cur, &h, token, progress);
+	while (rc == CRM_OK) {
+		struct round *swap;
+		bool ahead = false, prefetch = false;
+		int64_t next_cursor = 0, answer_ack = -1;
 
-		rc = sync_outbox(rep.sync, PUSH_FIELDS, &cs, &upto, &more_out, &err);
-		if (rc != CRM_OK)
-			break;
-		pushed = cs.nfields > 0;
-		if (pushed)
-			rc = batch_id(&rep, upto, batch, &err);
-		env = cJSON_CreateObject();
-		push = pushed ? sync_changeset_to_json(&cs) : cJSON_CreateArray();
-		if (rc == CRM_OK && (!env || !push))
-			rc = crm_fail(&err, CRM_ENOMEM, "out of memory");
-		if (rc == CRM_OK) {
-			cJSON_AddNumberToObject(env, "protocol", PROTOCOL);
-			cJSON_AddNumberToObject(env, "schema", schema_version());
-			if (pushed)
-				cJSON_AddStringToObject(env, "batch", batch);
-			snprintf(num, sizeof num, "%lld", (long long)cursor);
-			cJSON_AddStringToObject(env, "cursor", num);
-			snprintf(num, sizeof num, "%lld", (long long)ack);
-			cJSON_AddStringToObject(env, "ack", num);
-			cJSON_AddStringToObject(env, "site", sync_site_id(rep.sync));
-			cJSON_AddBoolToObject(env, "more_push", more_out);
-			cJSON_AddItemToObject(env, "push", push);
-			push = NULL;
-			rc = post_retry(&h, token, env, &ans, progress, &err);
+		/* While cur is on the wire: collect the batch after it. */
+		if (cur->pushed && cur->more_out) {
+			if (!aheadrep.db)
+				rc = replica_open(rep.path, &aheadrep, &err);
+			if (rc == CRM_OK)
+				rc = round_collect(&rep, &aheadrep, cur->upto, push_fields, next, &err);
+			ahead = rc == CRM_OK && next->pushed;
+		}
+		if (round_land(cur) != CRM_OK && rc == CRM_OK) {
+			rc = cur->rc;
+			err = cur->err;
 		}
 		sum.rounds++;
 		if (rc == CRM_OK && drop_at > 0 && (long)sum.rounds == drop_at) {
@@ -834,27 +1029,63 @@ int cmd_sync(int argc, char **argv, struct cli_ctx *ctx)
 			rc = crm_fail(&err, CRM_ENET, "connection lost before the answer arrived "
 				      "(CRM_TEST_DROP_RESPONSE)");
 		}
-		if (rc == CRM_OK)
-			rc = apply_answer(&rep, ans, pushed, upto, &sum, &more, &err);
+		if (rc != CRM_OK)
+			break;
+		/* Nothing left to push and nothing handed out: ask for the next page now. */
+		if (!cur->pushed && !cur->more_out &&
+		    cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(cur->ans, "more")) &&
+		    json_i64(cur->ans, "ack", &answer_ack) && answer_ack == cur->ack &&
+		    json_i64(cur->ans, "cursor", &next_cursor)) {
+			round_release(next);
+			rc = round_envelope(&rep, next, next_cursor, cur->ack, &err);
+			if (rc != CRM_OK)
+				break;
+			round_launch(next, &h, token, progress);
+			prefetch = true;
+		}
+		if (fail_at > 0 && (long)sum.rounds == fail_at) /* test hook: this answer cannot be stored */
+			rc = crm_fail(&err, CRM_EDB, "the answer could not be stored (CRM_TEST_FAIL_APPLY)");
+		else
+			rc = apply_answer(&rep, cur->ans, cur->pushed, cur->upto, &sum, &more, &err);
 		if (rc == CRM_OK) {
-			sum.pushed += cs.nfields;
-			more = more || more_out;
+			sum.pushed += cur->cs.nfields;
+			more = more || cur->more_out;
 			/* A server that keeps saying "more" without moving on would loop forever. */
-			if (!pushed && state_i64(&rep, "cursor") == cursor && state_i64(&rep, "ack") == ack)
+			if (!cur->pushed && state_i64(&rep, "cursor") == cur->cursor &&
+			    state_i64(&rep, "ack") == cur->ack)
 				stalled++;
 			else
 				stalled = 0;
 			if (more && stalled >= 10)
 				rc = crm_fail(&err, CRM_ENET, "the server keeps answering \"more\" without "
-					      "progress (cursor %lld): try again later", (long long)cursor);
+					      "progress (cursor %lld): try again later", (long long)cur->cursor);
 		}
 		if (rc == CRM_OK && progress && (more || sum.rounds > 1))
 			fprintf(stderr, "\rsync: pushed %zu, pulled %zu fields...", sum.pushed, sum.pulled);
-		cJSON_Delete(push);
-		cJSON_Delete(env);
-		cJSON_Delete(ans);
-		sync_changeset_release(&cs);
+		if (rc != CRM_OK || !more)
+			break; /* a prefetched answer is dropped below */
+		/* The batch collected ahead read the replica before this answer. */
+		if (ahead && !answer_quiet(cur->ans))
+			ahead = false;
+		swap = cur;
+		cur = next;
+		next = swap;
+		round_release(next);
+		if (prefetch)
+			continue; /* already on the wire */
+		if (!ahead)
+			rc = round_collect(&rep, NULL, 0, push_fields, cur, &err);
+		if (rc == CRM_OK)
+			rc = round_envelope(&rep, cur, state_i64(&rep, "cursor"), state_i64(&rep, "ack"),
+					    &err);
+		if (rc == CRM_OK)
+			round_launch(cur, &h, token, progress);
 	}
+	round_land(cur);
+	round_land(next);
+	round_release(&rounds[0]);
+	round_release(&rounds[1]);
+	replica_close(&aheadrep);
 	if (progress && sum.rounds > 1)
 		fputc('\n', stderr);
 	if (rc == CRM_OK && progress && search_index_stale(&rep, NULL))
