@@ -263,19 +263,57 @@ static enum crm_err cust_live(struct srv_dedup *d, sqlite3 *db, const char *id, 
 	return rc;
 }
 
-static void cust_input(const struct cust *c, struct match_input *in)
+/* What srv_dedup_check needs of one customer row. */
+struct ident {
+	bool exists, live;
+	bool ok;                /* rec holds the row normalized (live and valid text) */
+	char id[37];            /* as stored */
+	struct match_record rec;
+};
+
+/*
+ * Reads only the identifying columns of customer id (cust_load reads and
+ * copies every column) and normalizes them when the customer is live.
+ */
+static enum crm_err ident_load(struct srv_dedup *d, sqlite3 *db, const char *id, struct ident *o,
+			       struct crm_error *err)
 {
-	memset(in, 0, sizeof *in);
-	in->kind = cval(c, "kind");
-	in->name = cval(c, "name");
-	in->uscc = cval(c, "uscc");
-	in->id_number = cval(c, "id_number");
-	in->birth_date = cval(c, "birth_date");
-	in->phone = cval(c, "phone");
-	in->email = cval(c, "email");
-	in->address = cval(c, "address");
-	in->city = cval(c, "city");
-	in->region = cval(c, "region");
+	sqlite3_stmt *st = stmt_get(d, db,
+				    "SELECT id, kind, name, uscc, id_number, birth_date, phone, email,"
+				    " address, city, region, deleted = 0 AND merged_into IS NULL"
+				    " FROM customers WHERE id = ?1");
+	enum crm_err rc = CRM_OK;
+	int step;
+
+	memset(o, 0, sizeof *o);
+	if (!st)
+		return db_fail(db, err, "customer");
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	step = sqlite3_step(st);
+	if (step == SQLITE_ROW) {
+		struct match_input in;
+		struct crm_error ignore;
+
+		o->exists = true;
+		snprintf(o->id, sizeof o->id, "%s", (const char *)sqlite3_column_text(st, 0));
+		o->live = sqlite3_column_int(st, 11) != 0;
+		in.kind = (const char *)sqlite3_column_text(st, 1);
+		in.name = (const char *)sqlite3_column_text(st, 2);
+		in.uscc = (const char *)sqlite3_column_text(st, 3);
+		in.id_number = (const char *)sqlite3_column_text(st, 4);
+		in.birth_date = (const char *)sqlite3_column_text(st, 5);
+		in.phone = (const char *)sqlite3_column_text(st, 6);
+		in.email = (const char *)sqlite3_column_text(st, 7);
+		in.address = (const char *)sqlite3_column_text(st, 8);
+		in.city = (const char *)sqlite3_column_text(st, 9);
+		in.region = (const char *)sqlite3_column_text(st, 10);
+		if (o->live)
+			o->ok = match_record_init(&o->rec, &in, &ignore) == CRM_OK;
+	} else if (step != SQLITE_DONE) {
+		rc = db_fail(db, err, "customer");
+	}
+	stmt_done(d, st);
+	return rc;
 }
 
 /* A customer for messages: its name and id. */
@@ -292,31 +330,22 @@ static void label(const struct cust *c, char *out, size_t n)
 static enum crm_err index_sync_one(struct srv_dedup *d, sqlite3 *db, const char *id,
 				   struct crm_error *err)
 {
-	struct cust c;
-	struct match_input in;
-	struct match_record rec;
+	struct ident c;
 	struct crm_error ignore;
 	enum crm_err rc;
 
 	if (!d)
 		return CRM_OK;
 	pend(d, id);
-	rc = cust_load(d, db, id, &c, err);
+	rc = ident_load(d, db, id, &c, err);
 	if (rc != CRM_OK)
 		return rc;
-	if (!c.live) {
+	/* Not live, or not valid text (cannot be matched): out of the pool. */
+	if (!c.ok) {
 		match_index_remove(d->idx, id, &ignore);
-		goto out;
+		return CRM_OK;
 	}
-	cust_input(&c, &in);
-	if (match_record_init(&rec, &in, &ignore) != CRM_OK) {
-		match_index_remove(d->idx, id, &ignore);
-		goto out;
-	}
-	rc = match_index_add(d->idx, id, &rec, err);
-out:
-	cust_release(&c);
-	return rc;
+	return match_index_add(d->idx, id, &c.rec, err);
 }
 
 static enum crm_err max_touched(sqlite3 *db, int64_t *out, struct crm_error *err)
@@ -1505,9 +1534,7 @@ enum crm_err srv_dedup_check(struct srv_dedup *d, sqlite3 *db, struct sync_db *s
 			     struct srv_dup_stats *stats, char merged_into[37],
 			     struct crm_error *err)
 {
-	struct cust c;
-	struct match_input in;
-	struct match_record rec;
+	struct ident c;
 	struct match_hit hits[MAX_HITS];
 	char cand[MAX_HITS][37];
 	struct match_verdict ver[MAX_HITS];
@@ -1518,21 +1545,20 @@ enum crm_err srv_dedup_check(struct srv_dedup *d, sqlite3 *db, struct sync_db *s
 
 	if (merged_into)
 		merged_into[0] = '\0';
-	rc = cust_load(d, db, id, &c, err);
+	rc = ident_load(d, db, id, &c, err);
 	if (rc != CRM_OK)
 		return rc;
 	copy_str(self, sizeof self, c.exists ? c.id : id);
 	if (c.exists)
 		pend(d, self);
-	cust_input(&c, &in);
-	if (!c.live || match_record_init(&rec, &in, &ignore) != CRM_OK) {
+	if (!c.ok) {
 		/* Deleted, merged, or not valid text (cannot be matched): not in the pool. */
 		if (c.exists)
 			match_index_remove(d->idx, self, &ignore);
 		goto out;
 	}
 	/* In the index first (it is the pool now), then matched against the others. */
-	rc = match_index_add_query(d->idx, self, &rec, hits, MAX_HITS, &n, err);
+	rc = match_index_add_query(d->idx, self, &c.rec, hits, MAX_HITS, &n, err);
 	if (rc != CRM_OK)
 		goto out;
 	if (stats)
@@ -1581,7 +1607,6 @@ enum crm_err srv_dedup_check(struct srv_dedup *d, sqlite3 *db, struct sync_db *s
 		}
 	}
 out:
-	cust_release(&c);
 	return rc;
 }
 
@@ -1752,14 +1777,15 @@ enum crm_err srv_dedup_after_push(struct srv_dedup *d, sqlite3 *db, struct sync_
 
 		if (strcmp(r->table, t->name) != 0 || !crm_id_valid(r->id))
 			continue;
-		for (size_t j = 0; j < r->nfields; j++) {
-			const struct schema_column *c = schema_column_find(t, r->fields[j].col);
-
-			ident = ident || (c && (c->flags & SCOL_IDENT));
-			deleted = deleted || strcmp(r->fields[j].col, "deleted") == 0;
-		}
 		if (later[i])
 			continue;
+		/* One identifying field is enough to know (the commonest case: a new row). */
+		for (size_t j = 0; j < r->nfields && !ident; j++) {
+			const struct schema_column *c = schema_column_find(t, r->fields[j].col);
+
+			ident = c && (c->flags & SCOL_IDENT);
+			deleted = deleted || strcmp(r->fields[j].col, "deleted") == 0;
+		}
 		/* A deletion takes it out of the index; a restored one is matched like a new one. */
 		if (ident || deleted)
 			rc = srv_dedup_check(d, db, s, r->id, "sync", by, NULL, NULL, err);
