@@ -410,28 +410,27 @@ static enum crm_err apply_server_writes(struct srv_app *app, const struct server
 	return rc;
 }
 
-static enum crm_err audit_owner(sqlite3 *db, const char *customer, const char *owner,
-				const char *by, const char *reason, struct crm_error *err)
+/* *st: prepared on first use, reused by the caller's next calls, finalized by it. */
+static enum crm_err audit_owner(sqlite3 *db, sqlite3_stmt **st, const char *customer,
+				const char *owner, const char *by, const char *reason,
+				struct crm_error *err)
 {
-	sqlite3_stmt *st = NULL;
 	enum crm_err rc = CRM_OK;
 
-	if (sqlite3_prepare_v2(db,
-			       "INSERT INTO srv_ownership (customer_id, old_owner, new_owner, by_user, reason, at)"
-			       " VALUES (?1, NULL, ?2, ?3, ?4, ?5)",
-			       -1, &st, NULL) != SQLITE_OK) {
+	if (!*st && sqlite3_prepare_v2(db,
+				       "INSERT INTO srv_ownership (customer_id, old_owner, new_owner, by_user,"
+				       " reason, at) VALUES (?1, NULL, ?2, ?3, ?4, ?5)",
+				       -1, st, NULL) != SQLITE_OK)
+		return crm_fail(err, CRM_EDB, "audit: %s", sqlite3_errmsg(db));
+	sqlite3_bind_text(*st, 1, customer, -1, SQLITE_STATIC);
+	sqlite3_bind_text(*st, 2, owner, -1, SQLITE_STATIC);
+	sqlite3_bind_text(*st, 3, by, -1, SQLITE_STATIC);
+	sqlite3_bind_text(*st, 4, reason, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(*st, 5, crm_now_ms());
+	if (sqlite3_step(*st) != SQLITE_DONE)
 		rc = crm_fail(err, CRM_EDB, "audit: %s", sqlite3_errmsg(db));
-		goto out;
-	}
-	sqlite3_bind_text(st, 1, customer, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, owner, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, by, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, reason, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 5, crm_now_ms());
-	if (sqlite3_step(st) != SQLITE_DONE)
-		rc = crm_fail(err, CRM_EDB, "audit: %s", sqlite3_errmsg(db));
-out:
-	sqlite3_finalize(st);
+	sqlite3_reset(*st);
+	sqlite3_clear_bindings(*st);
 	return rc;
 }
 
@@ -580,6 +579,7 @@ enum crm_err srv_push_apply(struct srv_app *app, const struct srv_session *who,
 	char *clock_reason = NULL;
 	size_t accepted = 0, nrefused = 0;
 	bool any_ahead = false;
+	sqlite3_stmt *audit = NULL;
 
 	sync_changeset_init(&ok_cs);
 	memset(&res, 0, sizeof res);
@@ -719,10 +719,10 @@ enum crm_err srv_push_apply(struct srv_app *app, const struct srv_session *who,
 		owner = row_field(r, "owner");
 		if (!owner || owner->v.type != SYNC_TEXT) {
 			sw[nsw++] = (struct server_write){"customers", r->id, "owner", who->user.name};
-			rc = audit_owner(app->writer.db, r->id, who->user.name, who->user.name,
+			rc = audit_owner(app->writer.db, &audit, r->id, who->user.name, who->user.name,
 					 "created (owner assigned by the server)", err);
 		} else {
-			rc = audit_owner(app->writer.db, r->id, owner->v.s, who->user.name, "created", err);
+			rc = audit_owner(app->writer.db, &audit, r->id, owner->v.s, who->user.name, "created", err);
 		}
 	}
 	if (rc == CRM_OK && nsw)
@@ -757,6 +757,7 @@ out:
 	free(order);
 	free(sw);
 	free(clock_reason);
+	sqlite3_finalize(audit);
 	cJSON_Delete(out);
 	sync_apply_result_release(&res);
 	sync_changeset_release(&ok_cs);

@@ -193,7 +193,13 @@ static enum crm_err collect_one(struct collector *c, const struct db_clock *ck, 
 
 	if (!t)
 		return CRM_OK; /* no longer replicated */
-	if (c->skip_site && ck->col[0] != '\0' && strcmp(ck->site, c->skip_site) == 0)
+	/*
+	 * The reader's own versions are skipped before anything else (a device
+	 * pulling right after its push walks past all it pushed). A whole row of
+	 * its own still names the row: its columns versioned since by others
+	 * come with their own clock rows.
+	 */
+	if (c->skip_site && strcmp(ck->site, c->skip_site) == 0)
 		return CRM_OK;
 	crm_buf_reset(&c->key);
 	rc = crm_buf_addf(&c->key, "%s\x1f%s", tbl, rid);
