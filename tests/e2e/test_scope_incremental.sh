@@ -3,8 +3,9 @@
 # only at customers logged since the device's last one (srv_scope_log), not at
 # every customer in its scope. Each kind of scope change must still reach every
 # laptop: a release, a claim, a manager's reassignment, a merge, a teammate's
-# new customer (also one imported by head office), a change of team or role
-# (which falls back to the whole walk), and the recycling sweep. After every
+# new customer (also one imported by head office), an answer lost on the way,
+# a change of team or role (which falls back to the whole walk), and the
+# recycling sweep. After every
 # step each laptop must hold exactly its scope as the server computes it, the
 # customers and every row under them, and the server's own record of what
 # each device holds must say the same. Before each step that is not a user
@@ -166,6 +167,33 @@ assert_eq "$(lsql m "SELECT count(*) FROM customers WHERE name IN ('Gamma Optics
 	"the manager has carol's new customers"
 incremental "new customers"
 
+# --- a lost answer: the handout of Cygnus to carol and its eviction from alice
+# are answered but never committed by the laptops; what the devices send next
+# (the old ack) gets both again, from the unacknowledged entries alone (the
+# log has been processed past them by then)
+S pool assign Cygnus carol >/dev/null || fail "crm-server pool assign Cygnus"
+schema=$(curl -s "$URL/v1/health" | python3 -c 'import json,sys; print(json.load(sys.stdin)["schema"])')
+cygnus=$(sql "SELECT id FROM customers WHERE name = 'Cygnus Foods'")
+for l in c a; do
+	body=$(printf '{"protocol":1,"schema":%s,"cursor":"%s","ack":"%s","site":"%s","more_push":false}' \
+		"$schema" "$(lsql $l "SELECT value FROM sync_state WHERE key = 'cursor'")" \
+		"$(lsql $l "SELECT value FROM sync_state WHERE key = 'ack'")" "$(site_of $l)")
+	st=$(post /v1/sync "$body" "$(token_of $l)")
+	assert_eq "$st" 200 "the answer that gets lost ($l)"
+	python3 - "$T/body" "$cygnus" "$l" <<'PY' || fail "the lost answer to $l: $(head -c 600 "$T/body")"
+import json, sys
+d, cid, l = json.load(open(sys.argv[1])), sys.argv[2], sys.argv[3]
+if l == "c":
+    assert any(r["t"] == "customers" and r["id"] == cid for r in d["changes"]), "no Cygnus snapshot"
+else:
+    assert {"table": "customers", "id": cid} in d["evict"], d["evict"]
+PY
+done
+incremental "lost answer"
+all_hold "lost answer"
+assert_eq "$(lsql c "SELECT count(*) FROM customers WHERE name = 'Cygnus Foods'")" 1 "carol got Cygnus again"
+assert_eq "$(lsql a "SELECT count(*) FROM customers WHERE name = 'Cygnus Foods'")" 0 "alice evicted Cygnus again"
+
 # --- team and role changes fall back to the whole walk
 sqlw "UPDATE srv_users SET team = 'west' WHERE name = 'carol'"
 all_hold "carol moves to west"
@@ -189,7 +217,7 @@ S config set pool.recycle_days 30 >/dev/null
 sqlw "UPDATE srv_ownership SET at = at - 60 * 86400000 WHERE new_owner = 'carol'"
 S pool recycle >"$T/recycle.out" 2>&1 || fail "recycle: $(cat "$T/recycle.out")"
 assert_eq "$(sql "SELECT group_concat(name, ',') FROM (SELECT name FROM customers WHERE owner IS NULL
-	AND merged_into IS NULL ORDER BY name)")" "Borealis Textiles,Helix Robotics" \
+	AND merged_into IS NULL ORDER BY name)")" "Borealis Textiles,Cygnus Foods,Helix Robotics" \
 	"the sweep recycled carol's customers without her follow-up"
 all_hold recycle
 assert_eq "$(lsql c "SELECT group_concat(name, ',') FROM (SELECT name FROM customers ORDER BY name)")" \
