@@ -132,6 +132,76 @@ fail:
 	return NULL;
 }
 
+/* A row a block can carry: every field at the row's one version, no base. */
+static bool blockable(const struct sync_row *r)
+{
+	const struct sync_field *d = r->nfields ? &r->fields[0] : NULL;
+
+	if (!d || d->hlc == 0)
+		return false;
+	for (size_t j = 0; j < r->nfields; j++) {
+		const struct sync_field *f = &r->fields[j];
+
+		if (f->hlc != d->hlc || f->base_hlc != 0 || strcmp(f->site, d->site) != 0)
+			return false;
+	}
+	return true;
+}
+
+/* Same table, same columns in the same order. */
+static bool same_shape(const struct sync_row *a, const struct sync_row *b)
+{
+	if (a->nfields != b->nfields || strcmp(a->table, b->table) != 0)
+		return false;
+	for (size_t j = 0; j < a->nfields; j++)
+		if (strcmp(a->fields[j].col, b->fields[j].col) != 0)
+			return false;
+	return true;
+}
+
+/* Appends rows[0..n) (blockable, one shape) to arr as one block object. */
+static bool encode_block(cJSON *arr, const struct sync_row *rows, size_t n)
+{
+	cJSON *o = cJSON_CreateObject(), *c, *ra;
+
+	if (!o || !cJSON_AddItemToArray(arr, o)) {
+		cJSON_Delete(o);
+		return false;
+	}
+	if (!cJSON_AddStringToObject(o, "t", rows[0].table))
+		return false;
+	c = cJSON_AddArrayToObject(o, "c");
+	if (!c)
+		return false;
+	for (size_t j = 0; j < rows[0].nfields; j++)
+		if (!add_str(c, rows[0].fields[j].col))
+			return false;
+	ra = cJSON_AddArrayToObject(o, "r");
+	if (!ra)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		const struct sync_row *r = &rows[i];
+		cJSON *x = cJSON_CreateArray();
+
+		if (!x || !cJSON_AddItemToArray(ra, x)) {
+			cJSON_Delete(x);
+			return false;
+		}
+		if (!add_str(x, r->id) || !add_hlc(x, NULL, r->fields[0].hlc) ||
+		    !add_str(x, r->fields[0].site))
+			return false;
+		for (size_t j = 0; j < r->nfields; j++) {
+			cJSON *v = encode_value(&r->fields[j].v);
+
+			if (!v || !cJSON_AddItemToArray(x, v)) {
+				cJSON_Delete(v);
+				return false;
+			}
+		}
+	}
+	return true;
+}
+
 cJSON *sync_changeset_to_json(const struct sync_changeset *cs)
 {
 	cJSON *arr = cJSON_CreateArray();
@@ -142,9 +212,21 @@ cJSON *sync_changeset_to_json(const struct sync_changeset *cs)
 		const struct sync_row *r = &cs->rows[i];
 		const struct sync_field *d;
 		cJSON *o, *fa;
+		size_t run = 1;
 
 		if (r->nfields == 0)
 			continue;
+		if (blockable(r)) {
+			while (i + run < cs->nrows && blockable(&cs->rows[i + run]) &&
+			       same_shape(r, &cs->rows[i + run]))
+				run++;
+			if (run >= CODEC_BLOCK_MIN) {
+				if (!encode_block(arr, r, run))
+					goto fail;
+				i += run - 1;
+				continue;
+			}
+		}
 		d = &r->fields[0];
 		o = cJSON_CreateObject();
 		if (!o || !cJSON_AddItemToArray(arr, o)) {
@@ -443,6 +525,91 @@ static enum crm_err decode_row(struct dec *d, const cJSON *o, struct sync_change
 	return CRM_OK;
 }
 
+/* Decodes a block object (see codec.h) into rows appended to out. */
+static enum crm_err decode_block(struct dec *d, const cJSON *o, struct sync_changeset *out)
+{
+	const cJSON *t = NULL, *c = NULL, *r = NULL, *x;
+	const struct db_table *tbl = NULL;
+	const char *cols[DB_MAX_COLS];
+	size_t nc = 0;
+	enum crm_err rc = CRM_OK;
+
+	for (const cJSON *k = o->child; k; k = k->next) {
+		if (k->string && strcmp(k->string, "t") == 0 && !t)
+			t = k;
+		else if (k->string && strcmp(k->string, "c") == 0 && !c)
+			c = k;
+		else if (k->string && strcmp(k->string, "r") == 0 && !r)
+			r = k;
+		else
+			return bad(d, "unknown key in a block");
+	}
+	if (!cJSON_IsString(t) || !text_ok(t->valuestring, CODEC_NAME_MAX))
+		return bad(d, "a block's \"t\" must be a table name");
+	if (!cJSON_IsArray(c) || !c->child)
+		return bad(d, "a block's \"c\" must be a non-empty array of column names");
+	if (!cJSON_IsArray(r) || !r->child)
+		return bad(d, "a block's \"r\" must be a non-empty array of rows");
+	if (d->s) {
+		tbl = db_table_find(d->s, t->valuestring);
+		if (!tbl)
+			return crm_fail(d->err, CRM_EFORMAT, "change set row %zu: unknown table %s",
+					d->rowno, t->valuestring);
+	}
+	cJSON_ArrayForEach(x, c) {
+		if (nc == DB_MAX_COLS)
+			return bad(d, "a block names too many columns");
+		if (!cJSON_IsString(x) || !text_ok(x->valuestring, CODEC_NAME_MAX))
+			return bad(d, "a block's column must be a name");
+		for (size_t j = 0; j < nc; j++)
+			if (strcmp(cols[j], x->valuestring) == 0)
+				return bad(d, "a column appears twice in one row");
+		if (tbl && db_col_find(tbl, x->valuestring) < 0)
+			return crm_fail(d->err, CRM_EFORMAT, "change set row %zu: unknown column %s.%s",
+					d->rowno, tbl->name, x->valuestring);
+		cols[nc++] = x->valuestring;
+	}
+	for (const cJSON *rx = r->child; rx && rc == CRM_OK; rx = rx->next) {
+		struct sync_field def;
+		struct sync_row *row;
+		const cJSON *e;
+		size_t j = 0;
+
+		if (!cJSON_IsArray(rx) || (size_t)cJSON_GetArraySize(rx) != nc + 3)
+			return bad(d, "a block row must be [id, hlc, site] and one value per column");
+		e = rx->child;
+		if (!cJSON_IsString(e) || !text_ok(e->valuestring, CODEC_ID_MAX))
+			return bad(d, "a block row needs a row id");
+		memset(&def, 0, sizeof def);
+		rc = get_hlc(d, e->next, &def.hlc, "a block row's HLC must be a string");
+		if (rc == CRM_OK && def.hlc == 0)
+			rc = bad(d, "a block row needs a version");
+		if (rc == CRM_OK)
+			rc = get_site(d, e->next->next, false, def.site, "a block row's site must be a site id");
+		if (rc != CRM_OK)
+			return rc;
+		row = sync_changeset_add_row(out, t->valuestring, e->valuestring);
+		if (!row)
+			return crm_fail(d->err, CRM_ENOMEM, "change set");
+		for (e = e->next->next->next; e && rc == CRM_OK; e = e->next, j++) {
+			struct sync_field fld = def;
+
+			fld.col = (char *)(uintptr_t)cols[j];
+			rc = decode_value(d, e, &fld.v);
+			if (rc != CRM_OK)
+				break;
+			if (tbl)
+				rc = check_type(d, tbl, fld.col, &fld.v);
+			if (rc == CRM_OK && sync_row_add_field(out, row, &fld) != CRM_OK)
+				rc = crm_fail(d->err, CRM_ENOMEM, "change set");
+			if (fld.v.type == SYNC_TEXT)
+				free(fld.v.s);
+		}
+		d->rowno++;
+	}
+	return rc;
+}
+
 enum crm_err sync_changeset_from_json(const cJSON *json, struct sync_db *s,
 				      struct sync_changeset *out, struct crm_error *err)
 {
@@ -453,10 +620,14 @@ enum crm_err sync_changeset_from_json(const cJSON *json, struct sync_db *s,
 	if (!cJSON_IsArray(json))
 		return crm_fail(err, CRM_EFORMAT, "a change set must be a JSON array");
 	for (const cJSON *o = json->child; o; o = o->next) {
-		rc = decode_row(&d, o, out);
+		if (cJSON_IsObject(o) && cJSON_GetObjectItemCaseSensitive(o, "r")) {
+			rc = decode_block(&d, o, out);
+		} else {
+			rc = decode_row(&d, o, out);
+			d.rowno++;
+		}
 		if (rc != CRM_OK)
 			break;
-		d.rowno++;
 	}
 	if (rc != CRM_OK)
 		sync_changeset_release(out);

@@ -116,6 +116,15 @@ static enum crm_err col_value(struct sync_db *s, struct db_table *t, int ci, con
 	return rc;
 }
 
+/* Copies a site id (36 characters, or fewer) without printf. */
+static void site_copy(char out[37], const char *s)
+{
+	size_t n = s ? strnlen(s, 36) : 0;
+
+	memcpy(out, s ? s : "", n);
+	out[n] = '\0';
+}
+
 /* Adds a field (value owned by the call: copied, then released). */
 static enum crm_err add_field(struct sync_changeset *cs, struct sync_row *row, const char *col,
 			      struct sync_value *v, sync_hlc hlc, const char *site, sync_hlc bh,
@@ -128,9 +137,9 @@ static enum crm_err add_field(struct sync_changeset *cs, struct sync_row *row, c
 	f.col = (char *)(uintptr_t)col;
 	f.v = *v;
 	f.hlc = hlc;
-	snprintf(f.site, sizeof f.site, "%s", site);
+	site_copy(f.site, site);
 	f.base_hlc = bh;
-	snprintf(f.base_site, sizeof f.base_site, "%s", bh ? bs : "");
+	site_copy(f.base_site, bh ? bs : "");
 	rc = sync_row_add_field(cs, row, &f);
 	db_value_release(v);
 	if (rc != CRM_OK)
@@ -290,12 +299,12 @@ static enum crm_err walk(struct collector *c, int64_t from, const char *own_site
 			*last = sqlite3_column_int64(st, 5);
 			continue;
 		}
-		snprintf(ck.col, sizeof ck.col, "%s", col);
+		memcpy(ck.col, col, strlen(col) + 1);
 		ck.hlc = (sync_hlc)sqlite3_column_int64(st, 3);
-		snprintf(ck.site, sizeof ck.site, "%s", site ? site : "");
+		site_copy(ck.site, site);
 		ck.seq = sqlite3_column_int64(st, 5);
 		ck.base_hlc = (sync_hlc)sqlite3_column_int64(st, 6);
-		snprintf(ck.base_site, sizeof ck.base_site, "%s", bs ? bs : "");
+		site_copy(ck.base_site, bs);
 		rc = collect_one(c, &ck, tbl, rid, err);
 		if (rc != CRM_OK)
 			goto out;

@@ -48,6 +48,38 @@ static struct sync_value vreal(double r)
 	return v;
 }
 
+/* a and b hold the same rows, fields, versions and values, in the same order. */
+static void assert_same(const struct sync_changeset *cs_a, const struct sync_changeset *cs_b)
+{
+	assert_int_equal(cs_b->nrows, cs_a->nrows);
+	assert_int_equal(cs_b->nfields, cs_a->nfields);
+	for (size_t i = 0; i < cs_a->nrows; i++) {
+		assert_string_equal(cs_b->rows[i].table, cs_a->rows[i].table);
+		assert_string_equal(cs_b->rows[i].id, cs_a->rows[i].id);
+		assert_int_equal(cs_b->rows[i].nfields, cs_a->rows[i].nfields);
+		for (size_t k = 0; k < cs_a->rows[i].nfields; k++) {
+			const struct sync_field *a = &cs_a->rows[i].fields[k], *b = &cs_b->rows[i].fields[k];
+
+			assert_string_equal(a->col, b->col);
+			assert_true(a->hlc == b->hlc);
+			assert_string_equal(a->site, b->site);
+			assert_true(a->base_hlc == b->base_hlc);
+			assert_string_equal(a->base_site, b->base_site);
+			assert_int_equal(a->v.type, b->v.type);
+			if (a->v.type == SYNC_TEXT)
+				assert_string_equal(a->v.s, b->v.s);
+			if (a->v.type == SYNC_INT)
+				assert_true(a->v.i == b->v.i);
+			if (a->v.type == SYNC_REAL) {
+				if (isnan(a->v.r))
+					assert_true(isnan(b->v.r));
+				else
+					assert_true(a->v.r == b->v.r);
+			}
+		}
+	}
+}
+
 static void test_round_trip(void **state)
 {
 	struct sync_changeset cs, back;
@@ -91,32 +123,7 @@ static void test_round_trip(void **state)
 	cJSON_Delete(p);
 	free(text);
 	assert_int_equal(back.nrows, 2);
-	assert_int_equal(back.nfields, cs.nfields);
-	for (size_t i = 0; i < cs.nrows; i++) {
-		assert_string_equal(back.rows[i].table, cs.rows[i].table);
-		assert_string_equal(back.rows[i].id, cs.rows[i].id);
-		assert_int_equal(back.rows[i].nfields, cs.rows[i].nfields);
-		for (size_t k = 0; k < cs.rows[i].nfields; k++) {
-			const struct sync_field *a = &cs.rows[i].fields[k], *b = &back.rows[i].fields[k];
-
-			assert_string_equal(a->col, b->col);
-			assert_true(a->hlc == b->hlc);
-			assert_string_equal(a->site, b->site);
-			assert_true(a->base_hlc == b->base_hlc);
-			assert_string_equal(a->base_site, b->base_site);
-			assert_int_equal(a->v.type, b->v.type);
-			if (a->v.type == SYNC_TEXT)
-				assert_string_equal(a->v.s, b->v.s);
-			if (a->v.type == SYNC_INT)
-				assert_true(a->v.i == b->v.i);
-			if (a->v.type == SYNC_REAL) {
-				if (isnan(a->v.r))
-					assert_true(isnan(b->v.r));
-				else
-					assert_true(a->v.r == b->v.r);
-			}
-		}
-	}
+	assert_same(&cs, &back);
 	sync_changeset_release(&back);
 	sync_changeset_release(&cs);
 }
@@ -260,6 +267,131 @@ static void test_malformed(void **state)
 	}
 }
 
+static size_t count_of(const char *hay, const char *needle)
+{
+	size_t n = 0;
+
+	for (const char *p = strstr(hay, needle); p; p = strstr(p + 1, needle))
+		n++;
+	return n;
+}
+
+/*
+ * Runs of new rows of one shape travel as blocks (columns named once); rows
+ * with their own field versions or bases, short runs and other shapes stay
+ * rows; everything comes back identical and in order.
+ */
+static void test_blocks(void **state)
+{
+	const sync_hlc h = (sync_hlc)1772323200000ULL << 16;
+	const struct sync_value vnull = {SYNC_NULL, 0, 0, NULL};
+	struct sync_changeset cs, back;
+	struct crm_error err;
+	char id[40];
+	char *text;
+	cJSON *j;
+
+	(void)state;
+	sync_changeset_init(&cs);
+	for (int i = 0; i < 5; i++) {
+		struct sync_row *row;
+
+		snprintf(id, sizeof id, "c%d", i);
+		row = sync_changeset_add_row(&cs, "customers", id);
+		addf(&cs, row, "name", vtext(i == 2 ? "深圳市华信科技有限公司" : "Acme \"x\""), h + (sync_hlc)i, SA, 0, "");
+		addf(&cs, row, "amount", i == 3 ? vint(INT64_MIN) : vint(i), h + (sync_hlc)i, SA, 0, "");
+		addf(&cs, row, "lat", vreal(0.1 * i), h + (sync_hlc)i, SA, 0, "");
+		addf(&cs, row, "notes", vnull, h + (sync_hlc)i, SA, 0, "");
+	}
+	{ /* an edit with a base: a row */
+		struct sync_row *row = sync_changeset_add_row(&cs, "customers", "c0");
+
+		addf(&cs, row, "name", vtext("edit"), h + 9, SB, h, SA);
+	}
+	for (int i = 0; i < 6; i++) { /* 2 rows of one shape (a row each), then 4 of another (a block) */
+		struct sync_row *row;
+
+		snprintf(id, sizeof id, "n%d", i);
+		row = sync_changeset_add_row(&cs, "notes_t", id);
+		addf(&cs, row, "body", vtext("b"), h + 20 + (sync_hlc)i, SB, 0, "");
+		if (i >= 2)
+			addf(&cs, row, "deleted", vint(0), h + 20 + (sync_hlc)i, SB, 0, "");
+	}
+	{ /* fields at two versions: a row */
+		struct sync_row *row = sync_changeset_add_row(&cs, "notes_t", "n9");
+
+		addf(&cs, row, "body", vtext("v1"), h + 30, SA, 0, "");
+		addf(&cs, row, "deleted", vint(1), h + 31, SA, 0, "");
+	}
+	j = sync_changeset_to_json(&cs);
+	assert_non_null(j);
+	text = cJSON_PrintUnformatted(j);
+	cJSON_Delete(j);
+	assert_non_null(text);
+	assert_int_equal(count_of(text, "\"r\":["), 2);
+	assert_int_equal(count_of(text, "\"f\":["), 4);
+	assert_non_null(strstr(text, "{\"t\":\"customers\",\"c\":[\"name\",\"amount\",\"lat\",\"notes\"],\"r\":[[\"c0\","));
+	assert_int_equal(count_of(text, "\"amount\""), 1); /* named once for five rows */
+	j = cJSON_Parse(text);
+	assert_int_equal(sync_changeset_from_json(j, NULL, &back, &err), CRM_OK);
+	cJSON_Delete(j);
+	free(text);
+	assert_same(&cs, &back);
+	sync_changeset_release(&back);
+	sync_changeset_release(&cs);
+}
+
+#define BLOCK(cols, rows) "[{\"t\":\"customers\",\"c\":" cols ",\"r\":" rows "}]"
+
+static void test_blocks_malformed(void **state)
+{
+	static const struct {
+		const char *json;
+		const char *needle; /* in the message; NULL: accepted */
+	} cases[] = {
+		{BLOCK("[\"name\",\"amount\"]", "[[\"c1\",\"5\",\"" SA "\",\"x\",5],[\"c2\",\"6\",\"" SA "\",null,null]]"), NULL},
+		{BLOCK("[\"name\"]", "[[\"c1\",\"5\",\"" SA "\"]]"), "one value per column"},
+		{BLOCK("[\"name\"]", "[[\"c1\",\"5\",\"" SA "\",\"x\",\"y\"]]"), "one value per column"},
+		{BLOCK("[\"name\",\"name\"]", "[[\"c1\",\"5\",\"" SA "\",\"x\",\"y\"]]"), "twice"},
+		{BLOCK("[]", "[[\"c1\",\"5\",\"" SA "\"]]"), "column names"},
+		{BLOCK("[5]", "[[\"c1\",\"5\",\"" SA "\",\"x\"]]"), "column"},
+		{BLOCK("[\"name\"]", "[]"), "rows"},
+		{BLOCK("[\"name\"]", "[5]"), "one value per column"},
+		{BLOCK("[\"name\"]", "[[\"c1\",\"0\",\"" SA "\",\"x\"]]"), "version"},
+		{BLOCK("[\"name\"]", "[[\"c1\",5,\"" SA "\",\"x\"]]"), "HLC"},
+		{BLOCK("[\"name\"]", "[[\"c1\",\"5\",\"\",\"x\"]]"), "site"},
+		{BLOCK("[\"name\"]", "[[7,\"5\",\"" SA "\",\"x\"]]"), "row id"},
+		{BLOCK("[\"name\"]", "[[\"c1\",\"5\",\"" SA "\",[1]]]"), "value"},
+		{BLOCK("[\"bogus\"]", "[[\"c1\",\"5\",\"" SA "\",\"x\"]]"), "bogus"},
+		{BLOCK("[\"amount\"]", "[[\"c1\",\"5\",\"" SA "\",\"12\"]]"), "amount"},
+		{"[{\"t\":\"customers\",\"c\":[\"name\"],\"r\":[[\"c1\",\"5\",\"" SA "\",\"x\"]],\"f\":[]}]", "unknown key"},
+		{"[{\"t\":\"nope\",\"c\":[\"name\"],\"r\":[[\"c1\",\"5\",\"" SA "\",\"x\"]]}]", "nope"},
+	};
+	struct tu_replica r;
+	struct crm_error err;
+
+	(void)state;
+	tu_open(&r, ":memory:");
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		struct sync_changeset cs;
+		enum crm_err rc = decode(cases[i].json, r.s, &cs, &err);
+
+		if (!cases[i].needle) {
+			assert_int_equal(rc, CRM_OK);
+			assert_int_equal(cs.nrows, 2);
+			assert_int_equal(cs.nfields, 4);
+			sync_changeset_release(&cs);
+			continue;
+		}
+		if (rc != CRM_EFORMAT || !strstr(err.msg, cases[i].needle))
+			fprintf(stderr, "case %zu: rc %d, message: %s\n", i, rc, err.msg);
+		assert_int_equal(rc, CRM_EFORMAT);
+		assert_non_null(strstr(err.msg, cases[i].needle));
+		assert_int_equal(cs.nrows, 0);
+	}
+	tu_close(&r);
+}
+
 static void test_types_with_db(void **state)
 {
 	static const struct {
@@ -320,6 +452,8 @@ int main(void)
 		cmocka_unit_test(test_reals_exact),
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_types_with_db),
+		cmocka_unit_test(test_blocks),
+		cmocka_unit_test(test_blocks_malformed),
 		cmocka_unit_test(test_real_column_survives_apply),
 	};
 
