@@ -2,6 +2,7 @@
  * match_text: text folding, the region table and string similarities used
  * by the customer matcher (see match.h, docs/dedup.md).
  */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -240,9 +241,53 @@ static size_t strip_region_suffix_len(const char *s, size_t n)
 	return n;
 }
 
+/*
+ * Every name of the region table (Chinese and English) in a hash table,
+ * each under the lowest index that has it: what a scan of the table in
+ * order finds first. Built once, read-only after (any thread).
+ */
+#define REGION_TAB 4096 /* power of two, > 2 * 2 * match__nregions */
+
+struct region_slot {
+	const char *name; /* NULL: empty */
+	size_t len;
+	int idx;
+};
+
+_Static_assert(sizeof match__regions / sizeof match__regions[0] * 4 < REGION_TAB,
+	       "REGION_TAB too small for the region table");
+
+static struct region_slot region_tab[REGION_TAB];
+static pthread_once_t region_once = PTHREAD_ONCE_INIT;
+
+static void region_put(const char *name, int idx)
+{
+	size_t len = strlen(name), h;
+
+	if (len == 0)
+		return;
+	h = (size_t)match__hash('R', name, len) & (REGION_TAB - 1);
+	while (region_tab[h].name) {
+		if (region_tab[h].len == len && memcmp(region_tab[h].name, name, len) == 0)
+			return; /* a lower index has it already */
+		h = (h + 1) & (REGION_TAB - 1);
+	}
+	region_tab[h].name = name;
+	region_tab[h].len = len;
+	region_tab[h].idx = idx;
+}
+
+static void region_build(void)
+{
+	for (size_t i = 0; i < match__nregions; i++) {
+		region_put(match__regions[i].zh, (int)i);
+		region_put(match__regions[i].en, (int)i);
+	}
+}
+
 int match__region_lookup(const char *folded)
 {
-	size_t n, i;
+	size_t n, h;
 	const char *s = folded;
 
 	while (*s == ' ')
@@ -253,11 +298,14 @@ int match__region_lookup(const char *folded)
 	if (n == 0)
 		return -1;
 	n = strip_region_suffix_len(s, n);
-	for (i = 0; i < match__nregions; i++) {
-		const struct match__region *r = &match__regions[i];
-		if ((strlen(r->zh) == n && memcmp(r->zh, s, n) == 0) ||
-		    (strlen(r->en) == n && memcmp(r->en, s, n) == 0))
-			return (int)i;
+	if (n == 0)
+		return -1; /* the scan compared with every name, none of them empty */
+	pthread_once(&region_once, region_build);
+	h = (size_t)match__hash('R', s, n) & (REGION_TAB - 1);
+	while (region_tab[h].name) {
+		if (region_tab[h].len == n && memcmp(region_tab[h].name, s, n) == 0)
+			return region_tab[h].idx;
+		h = (h + 1) & (REGION_TAB - 1);
 	}
 	return -1;
 }

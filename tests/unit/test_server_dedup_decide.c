@@ -4,6 +4,8 @@
  *   - match__compare_quick (the index's scoring) gives match_compare's
  *     verdict for every pair that is not DISTINCT, and DISTINCT otherwise,
  *     on generated customers with duplicates and hard negatives;
+ *   - match__region_lookup (a hash table now) finds what a scan of the
+ *     region table in order finds;
  *   - match_index_add_query finds exactly what match_index_add followed by
  *     match_index_query (excluding the record) finds;
  *   - srv_dedup_after_push with one long-lived index (commit marks, skipped
@@ -115,6 +117,78 @@ static void test_add_query_same(void **state)
 	assert_true(found > 500);
 	match_index_free(a);
 	match_index_free(b);
+	match_gen_release(&set);
+}
+
+/* The region table scanned in order, as match__region_lookup did (after its trimming). */
+static int region_scan(const char *s, size_t n)
+{
+	static const char *const suffix[] = {"特别行政区", "维吾尔自治区", "壮族自治区",
+					     "回族自治区", "自治区", "省", "市", NULL};
+
+	for (size_t i = 0; suffix[i]; i++) {
+		size_t k = strlen(suffix[i]);
+
+		if (n >= k && memcmp(s + n - k, suffix[i], k) == 0) {
+			n -= k;
+			break;
+		}
+	}
+	for (size_t i = 0; i < match__nregions; i++) {
+		const struct match__region *r = &match__regions[i];
+
+		if ((strlen(r->zh) == n && memcmp(r->zh, s, n) == 0) ||
+		    (strlen(r->en) == n && memcmp(r->en, s, n) == 0))
+			return (int)i;
+	}
+	return -1;
+}
+
+static void lookup_same(const char *text)
+{
+	const char *s = text;
+	size_t n;
+
+	while (*s == ' ')
+		s++;
+	n = strlen(s);
+	while (n > 0 && s[n - 1] == ' ')
+		n--;
+	assert_int_equal(match__region_lookup(text), n ? region_scan(s, n) : -1);
+}
+
+static void test_region_lookup_same(void **state)
+{
+	static const char *const around[][2] = {
+		{"", ""}, {" ", "  "}, {"", "市"}, {"", "省"}, {"", "自治区"}, {"", " city"}, {"x", ""},
+	};
+	struct match_gen_set set;
+	struct crm_error err;
+	char buf[256];
+
+	(void)state;
+	lookup_same("");
+	lookup_same("市");
+	lookup_same("  ");
+	for (size_t i = 0; i < match__nregions; i++) {
+		const char *names[2] = {match__regions[i].zh, match__regions[i].en};
+
+		for (size_t k = 0; k < 2; k++) {
+			for (size_t a = 0; a < sizeof around / sizeof around[0]; a++) {
+				snprintf(buf, sizeof buf, "%s%s%s", around[a][0], names[k], around[a][1]);
+				lookup_same(buf);
+			}
+			/* cut short by one byte: never a match unless another name is that */
+			snprintf(buf, sizeof buf, "%s", names[k]);
+			buf[strlen(buf) - 1] = '\0';
+			lookup_same(buf);
+		}
+	}
+	assert_int_equal(match_gen_make(&set, 3, 300, &err), CRM_OK);
+	for (size_t i = 0; i < set.n; i++) {
+		lookup_same(set.rows[i].city);
+		lookup_same(set.rows[i].region);
+	}
 	match_gen_release(&set);
 }
 
@@ -374,6 +448,7 @@ static void test_long_lived_index_same(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_region_lookup_same),
 		cmocka_unit_test(test_quick_compare_same),
 		cmocka_unit_test(test_add_query_same),
 		cmocka_unit_test(test_long_lived_index_same),
