@@ -31,6 +31,15 @@ struct scratch {
 	uint32_t *order;
 	struct cand *list;
 	size_t norder;
+	/*
+	 * Dense mode (the writer's scratch, match_index_add_query): a cell per
+	 * slot of the index instead of the hash table, valid when its stamp is
+	 * gen; order then lists slots. ndense cells, 0: hash mode.
+	 */
+	struct cand *dense;
+	uint32_t *stamp;
+	size_t ndense;
+	uint32_t gen;
 };
 
 struct slot_hit {
@@ -258,6 +267,8 @@ void match_index_free(struct match_index *idx)
 		free(idx->wscratch->tab);
 		free(idx->wscratch->order);
 		free(idx->wscratch->list);
+		free(idx->wscratch->dense);
+		free(idx->wscratch->stamp);
 		free(idx->wscratch);
 	}
 	free(idx->whits);
@@ -481,6 +492,36 @@ static long query_slots(const struct match_index *idx, const struct match_record
 		return -1;
 	mask = s->cap - 1;
 	s->norder = 0;
+	if (s->ndense >= idx->nslots) {
+		/* the same counts, one cell per slot: no probing */
+		for (k = 0; k < nk; k++) {
+			const uint32_t *ids;
+			int strong, inc;
+			if (!ps[k])
+				continue;
+			ids = post_ids(ps[k]);
+			strong = match__key_strong(keys[k]);
+			inc = ps[k]->n <= 64 ? 2 : 1;
+			for (i = 0; i < ps[k]->n; i++) {
+				uint32_t sl = ids[i];
+				struct cand *c = &s->dense[sl];
+				if (sl == exclude)
+					continue;
+				if (s->stamp[sl] != s->gen) {
+					s->stamp[sl] = s->gen;
+					c->slot = sl;
+					c->count = 0;
+					c->strong = 0;
+					s->order[s->norder++] = sl;
+				}
+				if (c->count < UINT16_MAX - 2)
+					c->count = (uint16_t)(c->count + inc);
+				if (strong)
+					c->strong++;
+			}
+		}
+		goto counted;
+	}
 	for (k = 0; k < nk; k++) {
 		const uint32_t *ids;
 		int strong, inc;
@@ -509,9 +550,11 @@ static long query_slots(const struct match_index *idx, const struct match_record
 				s->tab[h].strong++;
 		}
 	}
+counted:
 	nc = 0;
 	for (i = 0; i < s->norder; i++) {
-		const struct cand *c = &s->tab[s->order[i]];
+		const struct cand *c = s->ndense >= idx->nslots ? &s->dense[s->order[i]] :
+								  &s->tab[s->order[i]];
 		/*
 		 * With many candidates, one shared weak key from a big block (a
 		 * common word, a birth date) is not enough to be worth scoring.
@@ -572,8 +615,15 @@ static long query_slots(const struct match_index *idx, const struct match_record
 		}
 	}
 	/* leave the table empty for the next query (only the used cells) */
-	for (i = 0; i < s->norder; i++)
-		s->tab[s->order[i]].slot = UINT32_MAX;
+	if (s->ndense >= idx->nslots) {
+		if (++s->gen == 0) { /* wrapped: no stamp may look current */
+			memset(s->stamp, 0, s->ndense * sizeof *s->stamp);
+			s->gen = 1;
+		}
+	} else {
+		for (i = 0; i < s->norder; i++)
+			s->tab[s->order[i]].slot = UINT32_MAX;
+	}
 	qsort(out, nh, sizeof *out, hit_cmp);
 	/* ambiguity guard */
 	{
@@ -668,6 +718,23 @@ enum crm_err match_index_add_query(struct match_index *idx, const char *id,
 		idx->wscratch = calloc(1, sizeof *idx->wscratch);
 		if (!idx->wscratch)
 			goto nomem;
+	}
+	if (idx->wscratch->ndense < idx->nslots) {
+		/* one cell per slot, grown with the index (stamps start stale) */
+		size_t nd = idx->capslots;
+		struct cand *dn = realloc(idx->wscratch->dense, nd * sizeof *dn);
+		uint32_t *st;
+
+		if (!dn)
+			goto nomem;
+		idx->wscratch->dense = dn;
+		st = realloc(idx->wscratch->stamp, nd * sizeof *st);
+		if (!st)
+			goto nomem;
+		idx->wscratch->stamp = st;
+		memset(st, 0, nd * sizeof *st);
+		idx->wscratch->ndense = nd;
+		idx->wscratch->gen = 1;
 	}
 	if (idx->capwhits < max) {
 		struct slot_hit *w = realloc(idx->whits, max * sizeof *w);
