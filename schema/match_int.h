@@ -45,6 +45,12 @@ int match__region_relation(int a, int b);
  */
 char *match__fold(const char *in, int keep_brackets);
 
+/*
+ * match__fold always through utf8proc_map (match__fold maps plain ASCII
+ * itself); the reference its tests compare with.
+ */
+char *match__fold_utf8proc(const char *in, int keep_brackets);
+
 /* True for a code point in a CJK ideograph block. */
 int match__is_cjk(uint32_t c);
 

@@ -377,10 +377,37 @@ static void put_cp(char **o, uint32_t c)
 		*o += k;
 }
 
-char *match__fold(const char *in, int keep_brackets)
+/*
+ * What utf8proc_map gives for plain ASCII with match__fold's options: NFKC
+ * and stripping change nothing below 0x80 and case folding lowers A-Z. NULL
+ * when in is not all ASCII (or no memory: then utf8proc_map fails the same).
+ */
+static utf8proc_uint8_t *ascii_map(const char *in, utf8proc_ssize_t *n)
+{
+	size_t len = 0;
+	utf8proc_uint8_t *m;
+
+	while (in[len]) {
+		if ((unsigned char)in[len] >= 0x80)
+			return NULL;
+		len++;
+	}
+	m = malloc(len + 1);
+	if (!m)
+		return NULL;
+	for (size_t i = 0; i <= len; i++) {
+		unsigned char c = (unsigned char)in[i];
+
+		m[i] = (utf8proc_uint8_t)(c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c);
+	}
+	*n = (utf8proc_ssize_t)len;
+	return m;
+}
+
+static char *fold(const char *in, int keep_brackets, int ascii_fast)
 {
 	utf8proc_uint8_t *mapped = NULL;
-	utf8proc_ssize_t n;
+	utf8proc_ssize_t n = 0;
 	char *out = NULL, *o;
 	const utf8proc_uint8_t *p;
 	utf8proc_ssize_t left;
@@ -388,10 +415,14 @@ char *match__fold(const char *in, int keep_brackets)
 
 	if (!in)
 		in = "";
-	n = utf8proc_map((const utf8proc_uint8_t *)in, 0, &mapped,
-			 (utf8proc_option_t)(UTF8PROC_NULLTERM | UTF8PROC_STABLE | UTF8PROC_COMPAT |
-					     UTF8PROC_COMPOSE | UTF8PROC_CASEFOLD |
-					     UTF8PROC_STRIPMARK | UTF8PROC_IGNORE));
+	if (ascii_fast)
+		mapped = ascii_map(in, &n);
+	if (!mapped)
+		n = utf8proc_map((const utf8proc_uint8_t *)in, 0, &mapped,
+				 (utf8proc_option_t)(UTF8PROC_NULLTERM | UTF8PROC_STABLE |
+						     UTF8PROC_COMPAT | UTF8PROC_COMPOSE |
+						     UTF8PROC_CASEFOLD | UTF8PROC_STRIPMARK |
+						     UTF8PROC_IGNORE));
 	if (n < 0)
 		return NULL;
 	/* worst case: every byte becomes " and " or a 4-byte char with spaces */
@@ -455,6 +486,16 @@ char *match__fold(const char *in, int keep_brackets)
 out:
 	free(mapped);
 	return out;
+}
+
+char *match__fold(const char *in, int keep_brackets)
+{
+	return fold(in, keep_brackets, 1);
+}
+
+char *match__fold_utf8proc(const char *in, int keep_brackets)
+{
+	return fold(in, keep_brackets, 0);
 }
 
 size_t match__decode(const char *s, uint32_t *out, size_t max)

@@ -4,6 +4,7 @@
  *   - match__compare_quick (the index's scoring) gives match_compare's
  *     verdict for every pair that is not DISTINCT, and DISTINCT otherwise,
  *     on generated customers with duplicates and hard negatives;
+ *   - match__fold maps plain ASCII itself exactly as utf8proc does;
  *   - match__region_lookup (a hash table now) finds what a scan of the
  *     region table in order finds;
  *   - match_index_add_query finds exactly what match_index_add followed by
@@ -117,6 +118,66 @@ static void test_add_query_same(void **state)
 	assert_true(found > 500);
 	match_index_free(a);
 	match_index_free(b);
+	match_gen_release(&set);
+}
+
+static void fold_same(const char *text)
+{
+	for (int keep = 0; keep < 2; keep++) {
+		char *a = match__fold(text, keep), *b = match__fold_utf8proc(text, keep);
+
+		assert_non_null(a);
+		assert_non_null(b);
+		assert_string_equal(a, b);
+		free(a);
+		free(b);
+	}
+}
+
+static void test_ascii_fold_same(void **state)
+{
+	struct match_gen_set set;
+	struct crm_error err;
+	uint64_t x = 88172645463325252u;
+	char buf[64];
+
+	(void)state;
+	fold_same("");
+	for (int c = 1; c < 128; c++) {
+		snprintf(buf, sizeof buf, "%c", c);
+		fold_same(buf);
+		snprintf(buf, sizeof buf, "Ab%c9Z%c%c x", c, c, c);
+		fold_same(buf);
+	}
+	for (int i = 0; i < 20000; i++) {
+		size_t len;
+
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		len = (size_t)(x % 40);
+		for (size_t k = 0; k < len; k++) {
+			x ^= x << 13;
+			x ^= x >> 7;
+			x ^= x << 17;
+			buf[k] = (char)(1 + x % 127);
+		}
+		buf[len] = '\0';
+		fold_same(buf);
+	}
+	/* Real columns, ASCII or not (those take utf8proc's path in both). */
+	assert_int_equal(match_gen_make(&set, 9, 300, &err), CRM_OK);
+	for (size_t i = 0; i < set.n; i++) {
+		const struct match_gen_row *r = &set.rows[i];
+
+		fold_same(r->name);
+		fold_same(r->uscc);
+		fold_same(r->phone);
+		fold_same(r->email);
+		fold_same(r->address);
+		fold_same(r->city);
+		fold_same(r->region);
+	}
 	match_gen_release(&set);
 }
 
@@ -448,6 +509,7 @@ static void test_long_lived_index_same(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_ascii_fold_same),
 		cmocka_unit_test(test_region_lookup_same),
 		cmocka_unit_test(test_quick_compare_same),
 		cmocka_unit_test(test_add_query_same),
