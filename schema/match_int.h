@@ -24,6 +24,12 @@ extern const size_t match__nregions;
 int match__region_lookup(const char *folded);
 
 /*
+ * The region whose Chinese name is the longest start of s (the lowest
+ * index among equal names), *len its length in bytes; -1 if none.
+ */
+int match__region_zh_prefix(const char *s, size_t *len);
+
+/*
  * Like match__region_lookup, and else a city the table does not know: two or
  * three CJK characters followed by 市 (or without 市 when !need_suffix, for
  * the city column) get an id of their own above the table (no province).

@@ -148,14 +148,12 @@ static int16_t better_region(int16_t cur, int cand)
 static size_t zh_region_prefix(const char *s, int *reg)
 {
 	size_t i, best = 0;
+	int r = match__region_zh_prefix(s, &best);
 
-	for (i = 0; i < match__nregions; i++) {
-		size_t k = strlen(match__regions[i].zh);
-		if (k > best && strncmp(s, match__regions[i].zh, k) == 0) {
-			best = k;
-			*reg = (int)i;
-		}
-	}
+	if (r >= 0)
+		*reg = r;
+	else
+		best = 0;
 	if (!best) {
 		/* a city the table does not know, written with 市: 潍坊市华信 */
 		size_t n = strlen(s), k;
@@ -251,8 +249,12 @@ static int en_region_at(const struct toks *tk, size_t i, size_t *len)
 	int r;
 
 	if (i + 1 < tk->n) {
-		int k = snprintf(buf, sizeof buf, "%s %s", tk->t[i], tk->t[i + 1]);
-		if (k > 0 && (size_t)k < sizeof buf) {
+		/* "%s %s" by hand: this runs for every pair of words of a name */
+		size_t la = strlen(tk->t[i]), lb = strlen(tk->t[i + 1]);
+		if (la + 1 + lb < sizeof buf) {
+			memcpy(buf, tk->t[i], la);
+			buf[la] = ' ';
+			memcpy(buf + la + 1, tk->t[i + 1], lb + 1);
 			r = match__region_lookup(buf);
 			if (r >= 0 && strchr(match__regions[r].en, ' ')) {
 				*len = 2;

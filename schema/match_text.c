@@ -258,36 +258,88 @@ _Static_assert(sizeof match__regions / sizeof match__regions[0] * 4 < REGION_TAB
 	       "REGION_TAB too small for the region table");
 
 static struct region_slot region_tab[REGION_TAB];
+static struct region_slot region_zh_tab[REGION_TAB]; /* the Chinese names alone */
+static size_t region_zh_lens[16];                   /* their distinct lengths, longest first */
+static size_t region_zh_nlens;
 static pthread_once_t region_once = PTHREAD_ONCE_INIT;
 
-static void region_put(const char *name, int idx)
+static void region_put(struct region_slot *tab, const char *name, int idx)
 {
 	size_t len = strlen(name), h;
 
 	if (len == 0)
 		return;
 	h = (size_t)match__hash('R', name, len) & (REGION_TAB - 1);
-	while (region_tab[h].name) {
-		if (region_tab[h].len == len && memcmp(region_tab[h].name, name, len) == 0)
+	while (tab[h].name) {
+		if (tab[h].len == len && memcmp(tab[h].name, name, len) == 0)
 			return; /* a lower index has it already */
 		h = (h + 1) & (REGION_TAB - 1);
 	}
-	region_tab[h].name = name;
-	region_tab[h].len = len;
-	region_tab[h].idx = idx;
+	tab[h].name = name;
+	tab[h].len = len;
+	tab[h].idx = idx;
+}
+
+static int region_get(const struct region_slot *tab, const char *s, size_t n)
+{
+	size_t h = (size_t)match__hash('R', s, n) & (REGION_TAB - 1);
+
+	while (tab[h].name) {
+		if (tab[h].len == n && memcmp(tab[h].name, s, n) == 0)
+			return tab[h].idx;
+		h = (h + 1) & (REGION_TAB - 1);
+	}
+	return -1;
 }
 
 static void region_build(void)
 {
 	for (size_t i = 0; i < match__nregions; i++) {
-		region_put(match__regions[i].zh, (int)i);
-		region_put(match__regions[i].en, (int)i);
+		size_t len = strlen(match__regions[i].zh), k;
+
+		region_put(region_tab, match__regions[i].zh, (int)i);
+		region_put(region_tab, match__regions[i].en, (int)i);
+		region_put(region_zh_tab, match__regions[i].zh, (int)i);
+		for (k = 0; k < region_zh_nlens && region_zh_lens[k] != len; k++)
+			;
+		if (len > 0 && k == region_zh_nlens && k < sizeof region_zh_lens / sizeof region_zh_lens[0])
+			region_zh_lens[region_zh_nlens++] = len;
 	}
+	/* longest first (a handful: insertion sort) */
+	for (size_t i = 1; i < region_zh_nlens; i++)
+		for (size_t j = i; j > 0 && region_zh_lens[j - 1] < region_zh_lens[j]; j--) {
+			size_t t = region_zh_lens[j];
+
+			region_zh_lens[j] = region_zh_lens[j - 1];
+			region_zh_lens[j - 1] = t;
+		}
+}
+
+int match__region_zh_prefix(const char *s, size_t *len)
+{
+	size_t have;
+
+	pthread_once(&region_once, region_build);
+	if (region_zh_nlens == 0)
+		return -1;
+	have = strnlen(s, region_zh_lens[0]);
+	for (size_t k = 0; k < region_zh_nlens; k++) {
+		int r;
+
+		if (region_zh_lens[k] > have)
+			continue;
+		r = region_get(region_zh_tab, s, region_zh_lens[k]);
+		if (r >= 0) {
+			*len = region_zh_lens[k];
+			return r;
+		}
+	}
+	return -1;
 }
 
 int match__region_lookup(const char *folded)
 {
-	size_t n, h;
+	size_t n;
 	const char *s = folded;
 
 	while (*s == ' ')
@@ -301,13 +353,7 @@ int match__region_lookup(const char *folded)
 	if (n == 0)
 		return -1; /* the scan compared with every name, none of them empty */
 	pthread_once(&region_once, region_build);
-	h = (size_t)match__hash('R', s, n) & (REGION_TAB - 1);
-	while (region_tab[h].name) {
-		if (region_tab[h].len == n && memcmp(region_tab[h].name, s, n) == 0)
-			return region_tab[h].idx;
-		h = (h + 1) & (REGION_TAB - 1);
-	}
-	return -1;
+	return region_get(region_tab, s, n);
 }
 
 int match__region_guess(const char *folded, int need_suffix)

@@ -5,8 +5,8 @@
  *     verdict for every pair that is not DISTINCT, and DISTINCT otherwise,
  *     on generated customers with duplicates and hard negatives;
  *   - match__fold maps plain ASCII itself exactly as utf8proc does;
- *   - match__region_lookup (a hash table now) finds what a scan of the
- *     region table in order finds;
+ *   - match__region_lookup and match__region_zh_prefix (hash tables now)
+ *     find what a scan of the region table in order finds;
  *   - match_index_add_query finds exactly what match_index_add followed by
  *     match_index_query (excluding the record) finds;
  *   - srv_dedup_after_push with one long-lived index (commit marks, skipped
@@ -218,6 +218,26 @@ static void lookup_same(const char *text)
 	assert_int_equal(match__region_lookup(text), n ? region_scan(s, n) : -1);
 }
 
+/* The longest Chinese region name s starts with, by a scan (zh_region_prefix's old loop). */
+static void zh_prefix_same(const char *s)
+{
+	size_t best = 0, got = 0;
+	int want = -1, r;
+
+	for (size_t i = 0; i < match__nregions; i++) {
+		size_t k = strlen(match__regions[i].zh);
+
+		if (k > best && strncmp(s, match__regions[i].zh, k) == 0) {
+			best = k;
+			want = (int)i;
+		}
+	}
+	r = match__region_zh_prefix(s, &got);
+	assert_int_equal(r, want);
+	if (r >= 0)
+		assert_int_equal(got, best);
+}
+
 static void test_region_lookup_same(void **state)
 {
 	static const char *const around[][2] = {
@@ -243,12 +263,19 @@ static void test_region_lookup_same(void **state)
 			snprintf(buf, sizeof buf, "%s", names[k]);
 			buf[strlen(buf) - 1] = '\0';
 			lookup_same(buf);
+			zh_prefix_same(buf);
+			snprintf(buf, sizeof buf, "%s华信科技有限公司", names[k]);
+			zh_prefix_same(buf);
+			snprintf(buf, sizeof buf, "%s市", names[k]);
+			zh_prefix_same(buf);
 		}
 	}
 	assert_int_equal(match_gen_make(&set, 3, 300, &err), CRM_OK);
 	for (size_t i = 0; i < set.n; i++) {
 		lookup_same(set.rows[i].city);
 		lookup_same(set.rows[i].region);
+		zh_prefix_same(set.rows[i].name);
+		zh_prefix_same(set.rows[i].address);
 	}
 	match_gen_release(&set);
 }
