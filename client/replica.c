@@ -94,7 +94,8 @@ enum crm_err replica_open(const char *path, struct replica *r, struct crm_error 
 	 * import (one transaction, a savepoint per row) off the disk. */
 	if (sqlite3_exec(r->db, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; "
 				"PRAGMA foreign_keys = ON; PRAGMA cache_size = -32768; "
-				"PRAGMA temp_store = MEMORY", NULL, NULL, &msg) != SQLITE_OK) {
+				"PRAGMA temp_store = MEMORY; PRAGMA wal_autocheckpoint = 8192",
+			 NULL, NULL, &msg) != SQLITE_OK) {
 		rc = crm_fail(err, CRM_EDB, "cannot set up the replica %s: %s: is it a crm database?",
 			      r->path, msg ? msg : sqlite3_errmsg(r->db));
 		goto out;

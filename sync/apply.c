@@ -261,11 +261,12 @@ static void work_release(struct row_work *w)
 
 /* Writes the winners; fields that break a table constraint are refused one by one. */
 static enum crm_err write_winners(struct sync_db *s, struct db_table *t, const struct sync_row *row,
-				  struct row_work *w, bool exists, struct sync_apply_result *res,
+				  struct row_work *w, bool *existed, struct sync_apply_result *res,
 				  struct crm_error *err)
 {
 	enum crm_err rc = CRM_OK;
 	uint64_t mask = 0;
+	bool exists = *existed;
 	int step;
 
 	for (size_t i = 0; i < t->ncols; i++) {
@@ -277,9 +278,17 @@ static enum crm_err write_winners(struct sync_db *s, struct db_table *t, const s
 	step = row_write(s, t, row->id, w->win, mask, !exists, err, &rc);
 	if (rc != CRM_OK)
 		return rc;
+	if (!exists && step != SQLITE_DONE &&
+	    sqlite3_extended_errcode(s->db) == SQLITE_CONSTRAINT_PRIMARYKEY) {
+		/* there after all (a row without clocks): update it */
+		exists = *existed = true;
+		step = row_write(s, t, row->id, w->win, mask, false, err, &rc);
+		if (rc != CRM_OK)
+			return rc;
+	}
 	if (step == SQLITE_DONE && exists && sqlite3_changes(s->db) == 0) {
 		/* clocks without a row (deleted behind our back): create it again */
-		exists = false;
+		exists = *existed = false;
 		step = row_write(s, t, row->id, w->win, mask, true, err, &rc);
 		if (rc != CRM_OK)
 			return rc;
@@ -357,6 +366,7 @@ static enum crm_err apply_row(struct sync_db *s, struct db_table *t, const struc
 	enum crm_err rc;
 	bool exists = true;
 	size_t nwin = 0;
+	int next_ci = 0;
 
 	memset(&w, 0, sizeof w);
 	w.win = calloc(t->ncols ? t->ncols : 1, sizeof *w.win);
@@ -367,11 +377,12 @@ static enum crm_err apply_row(struct sync_db *s, struct db_table *t, const struc
 		goto out;
 	for (size_t j = 0; j < row->nfields; j++) {
 		const struct sync_field *f = &row->fields[j];
-		int ci = db_col_find(t, f->col);
+		int ci = db_col_find_from(t, f->col, next_ci);
 		struct version p = {0, "", 0, ""};
 		bool quiet, has_p, judged = false;
 		int cmp;
 
+		next_ci = ci + 1;
 		if (ci < 0) {
 			char why[CRM_ERRMSG_MAX];
 
@@ -440,21 +451,13 @@ static enum crm_err apply_row(struct sync_db *s, struct db_table *t, const struc
 	}
 	if (nwin == 0 && w.npc == 0)
 		goto out;
-	if (nwin > 0 && nclocks == 0) {
-		sqlite3_stmt *st = t->exists;
-		int step;
-
-		sqlite3_bind_text(st, 1, row->id, -1, SQLITE_STATIC);
-		step = sqlite3_step(st);
-		exists = step == SQLITE_ROW;
-		sqlite3_reset(st);
-		sqlite3_clear_bindings(st);
-		if (step != SQLITE_ROW && step != SQLITE_DONE) {
-			rc = db_fail(s, err, "apply");
-			goto out;
-		}
-	}
-	rc = write_winners(s, t, row, &w, exists, res, err);
+	/*
+	 * No clocks: a new row, as a rule. It is inserted without looking first;
+	 * write_winners updates instead if the insert meets the row after all.
+	 */
+	if (nclocks == 0)
+		exists = false;
+	rc = write_winners(s, t, row, &w, &exists, res, err);
 	if (rc != CRM_OK)
 		goto out;
 	if (!exists && nclocks == 0 && whole_row_at_one_version(t, &w)) {

@@ -387,9 +387,9 @@ static enum crm_err decode_value(struct dec *d, const cJSON *x, struct sync_valu
 
 /* Checks a value against the declared column (with a database). */
 static enum crm_err check_type(struct dec *d, const struct db_table *t, const char *col,
-			       const struct sync_value *v)
+			       int hint, const struct sync_value *v)
 {
-	int ci = db_col_find(t, col);
+	int ci = db_col_find_from(t, col, hint);
 	const struct db_col *c;
 	bool ok = true;
 
@@ -514,7 +514,7 @@ static enum crm_err decode_row(struct dec *d, const cJSON *o, struct sync_change
 		if (rc != CRM_OK)
 			return rc;
 		if (tbl)
-			rc = check_type(d, tbl, fld.col, &fld.v);
+			rc = check_type(d, tbl, fld.col, -1, &fld.v);
 		if (rc == CRM_OK && sync_row_add_field(out, row, &fld) != CRM_OK)
 			rc = crm_fail(d->err, CRM_ENOMEM, "change set");
 		if (fld.v.type == SYNC_TEXT)
@@ -531,6 +531,7 @@ static enum crm_err decode_block(struct dec *d, const cJSON *o, struct sync_chan
 	const cJSON *t = NULL, *c = NULL, *r = NULL, *x;
 	const struct db_table *tbl = NULL;
 	const char *cols[DB_MAX_COLS];
+	int cis[DB_MAX_COLS];
 	size_t nc = 0;
 	enum crm_err rc = CRM_OK;
 
@@ -564,7 +565,8 @@ static enum crm_err decode_block(struct dec *d, const cJSON *o, struct sync_chan
 		for (size_t j = 0; j < nc; j++)
 			if (strcmp(cols[j], x->valuestring) == 0)
 				return bad(d, "a column appears twice in one row");
-		if (tbl && db_col_find(tbl, x->valuestring) < 0)
+		cis[nc] = tbl ? db_col_find(tbl, x->valuestring) : -1;
+		if (tbl && cis[nc] < 0)
 			return crm_fail(d->err, CRM_EFORMAT, "change set row %zu: unknown column %s.%s",
 					d->rowno, tbl->name, x->valuestring);
 		cols[nc++] = x->valuestring;
@@ -599,7 +601,7 @@ static enum crm_err decode_block(struct dec *d, const cJSON *o, struct sync_chan
 			if (rc != CRM_OK)
 				break;
 			if (tbl)
-				rc = check_type(d, tbl, fld.col, &fld.v);
+				rc = check_type(d, tbl, fld.col, cis[j], &fld.v);
 			if (rc == CRM_OK && sync_row_add_field(out, row, &fld) != CRM_OK)
 				rc = crm_fail(d->err, CRM_ENOMEM, "change set");
 			if (fld.v.type == SYNC_TEXT)

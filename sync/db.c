@@ -65,6 +65,13 @@ struct db_table *db_table_find(struct sync_db *s, const char *name)
 	return NULL;
 }
 
+int db_col_find_from(const struct db_table *t, const char *name, int hint)
+{
+	if (hint >= 0 && (size_t)hint < t->ncols && strcmp(t->cols[hint].name, name) == 0)
+		return hint;
+	return db_col_find(t, name);
+}
+
 int db_col_find(const struct db_table *t, const char *name)
 {
 	for (size_t i = 0; i < t->ncols; i++) {
@@ -470,7 +477,6 @@ static void table_release(struct db_table *t)
 	for (size_t i = 0; i < t->nrowst; i++)
 		sqlite3_finalize(t->rowst[i].st);
 	free(t->rowst);
-	sqlite3_finalize(t->exists);
 	sqlite3_finalize(t->insert_pk);
 	sqlite3_finalize(t->select_all);
 	free(t->name);
@@ -560,14 +566,6 @@ static enum crm_err table_load(struct sync_db *s, const struct sync_table_spec *
 		rc = crm_fail(err, CRM_EINVAL, "table %s needs a single-column primary key", spec->name);
 		goto out;
 	}
-	if (crm_buf_addf(&sql, "SELECT 1 FROM \"%s\" WHERE \"%s\" = ?1", t->name, t->pk) != CRM_OK) {
-		rc = crm_fail(err, CRM_ENOMEM, "sql");
-		goto out;
-	}
-	rc = db_prepare(s, sql.data, &t->exists, err);
-	if (rc != CRM_OK)
-		goto out;
-	crm_buf_reset(&sql);
 	if (crm_buf_addf(&sql, "INSERT OR IGNORE INTO \"%s\"(\"%s\") VALUES(?1)", t->name, t->pk) != CRM_OK) {
 		rc = crm_fail(err, CRM_ENOMEM, "sql");
 		goto out;

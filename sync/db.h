@@ -39,7 +39,6 @@ struct db_table {
 	char *pk;             /* the single primary-key column (e.g. id) */
 	struct db_col *cols;  /* every column but the primary key, in table order */
 	size_t ncols;
-	sqlite3_stmt *exists; /* SELECT 1 FROM t WHERE pk = ?1 */
 	sqlite3_stmt *insert_pk; /* INSERT OR IGNORE INTO t(pk) VALUES(?1) */
 	sqlite3_stmt *select_all; /* SELECT cols... FROM t WHERE pk = ?1 */
 	struct db_rowstmt *rowst; /* cache of row writes by column set */
@@ -95,6 +94,8 @@ struct db_clock {
 struct db_table *db_table_find(struct sync_db *s, const char *name);
 
 /* Index of column name in t->cols, or -1. */
+/* db_col_find, trying column hint first (fields usually come in table order). */
+int db_col_find_from(const struct db_table *t, const char *name, int hint);
 int db_col_find(const struct db_table *t, const char *name);
 
 /* Next local sequence number (reloads the counters at a new transaction). */
