@@ -369,6 +369,9 @@ static enum crm_err add_keys(struct match_index *idx, const char *id, const stru
 		idx->nfree--;
 	else
 		idx->nslots++;
+	/* the keys' cells are scattered over a big table: fetch them all first */
+	for (k = 0; k < n; k++)
+		__builtin_prefetch(&idx->posts[(size_t)keys[k] & (idx->capposts - 1)], 1);
 	for (k = 0; k < n; k++)
 		if (post_add(idx, keys[k], slot) != 0) {
 			while (k-- > 0)
