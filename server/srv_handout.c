@@ -6,7 +6,11 @@
  * the device has nothing more to push, and conflicts on rows it sees are
  * listed. Each answer that hands something out gets a new generation; the
  * device acknowledges the last generation it committed, and anything newer is
- * sent again, so a lost answer loses nothing.
+ * sent again, so a lost answer loses nothing. What is sent again is stamped
+ * with the new answer's generation, and what an answer leaves out although
+ * the device has not acknowledged it (a full page, evictions held back while
+ * the device still pushes) with the generation after it: acknowledging a
+ * generation always means having everything stamped up to it.
  *
  * Incremental: triggers (server/migrations/0004_scope_log.sql) log every
  * customer whose scope-relevant facts change (created, owner, merged_into,
@@ -132,8 +136,9 @@ run:
 	return rc;
 }
 
+/* Runs sql with ?1 device, ?2 a and ?3 b (where the statement has them). */
 static enum crm_err exec_bound(sqlite3 *db, const char *sql, const char *device, int64_t a,
-			       struct crm_error *err)
+			       int64_t b, struct crm_error *err)
 {
 	sqlite3_stmt *st = NULL;
 	enum crm_err rc = CRM_OK;
@@ -142,6 +147,8 @@ static enum crm_err exec_bound(sqlite3 *db, const char *sql, const char *device,
 		return crm_fail(err, CRM_EDB, "scope: %s", sqlite3_errmsg(db));
 	sqlite3_bind_text(st, 1, device, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, a);
+	if (sqlite3_bind_parameter_count(st) >= 3)
+		sqlite3_bind_int64(st, 3, b);
 	if (sqlite3_step(st) != SQLITE_DONE)
 		rc = crm_fail(err, CRM_EDB, "scope: %s", sqlite3_errmsg(db));
 	sqlite3_finalize(st);
@@ -237,7 +244,6 @@ static enum crm_err enter_customers(struct handout_ctx *h, bool walk, int64_t se
 		goto out;
 	while (rc == CRM_OK && sqlite3_step(st) == SQLITE_ROW) {
 		const char *id = (const char *)sqlite3_column_text(st, 0);
-		bool resend = sqlite3_column_type(st, 1) != SQLITE_NULL && sqlite3_column_int(st, 1) == 1;
 		bool older = true;
 
 		if (so->snap.nfields >= budget) {
@@ -249,9 +255,9 @@ static enum crm_err enter_customers(struct handout_ctx *h, bool walk, int64_t se
 		/* All of it past the cursor: the feed brings it whole, no snapshot. */
 		if (rc == CRM_OK && older)
 			rc = srv_snapshot_customer(h->s, h->db, id, &so->snap, err);
-		if (rc != CRM_OK || resend)
-			continue;
-		rc = mark_customer(h, id, 1, err);
+		/* Sent again too: stamped with this answer's generation. */
+		if (rc == CRM_OK)
+			rc = mark_customer(h, id, 1, err);
 	}
 out:
 	sqlite3_finalize(st);
@@ -291,11 +297,9 @@ static enum crm_err evict_customers(struct handout_ctx *h, bool walk, int64_t se
 		goto out;
 	while (rc == CRM_OK && sqlite3_step(st) == SQLITE_ROW) {
 		const char *id = (const char *)sqlite3_column_text(st, 0);
-		bool fresh = sqlite3_column_int(st, 1) == 1;
 
 		cJSON_AddItemToArray(so->evict, srv_evict_entry("customers", id));
-		if (fresh)
-			rc = mark_customer(h, id, 0, err);
+		rc = mark_customer(h, id, 0, err);
 	}
 out:
 	sqlite3_finalize(st);
@@ -373,10 +377,9 @@ enum crm_err srv_handout_update(struct srv_app *app, const struct srv_session *w
 		acked = 0;
 	h.ack = ack;
 	h.newgen = gen + 1;
-	so->gen = gen;
 	/* Evictions the device confirmed are done with. */
 	rc = exec_bound(db, "DELETE FROM srv_scope WHERE device_id = ?1 AND in_scope = 0 AND gen <= ?2",
-			h.dev, ack, err);
+			h.dev, ack, 0, err);
 	if (rc != CRM_OK)
 		goto out;
 	if (sqlite3_prepare_v2(db,
@@ -408,7 +411,7 @@ enum crm_err srv_handout_update(struct srv_app *app, const struct srv_session *w
 		sqlite3_finalize(st);
 		st = NULL;
 		rc = exec_bound(db, "DELETE FROM srv_scope WHERE device_id = ?1 AND gen <> ?2", h.dev,
-				h.newgen, err);
+				h.newgen, 0, err);
 		if (rc != CRM_OK)
 			goto out;
 		/* What it holds is exactly its scope as of now. */
@@ -464,8 +467,27 @@ enum crm_err srv_handout_update(struct srv_app *app, const struct srv_session *w
 	}
 	sqlite3_finalize(st);
 	st = NULL;
-	if (h.handed)
+	/*
+	 * The device acknowledges the generation of this answer: everything
+	 * stamped with it is in the answer. Entries it has not acknowledged that
+	 * this answer leaves out (the page was full, or evictions wait for its
+	 * pushes) are stamped with the next generation, so that acknowledging
+	 * this one does not cover them. An answer that hands nothing out gives
+	 * the device back its own acknowledgement.
+	 */
+	so->gen = ack;
+	if (h.handed) {
 		so->gen = h.newgen;
+		gen = h.newgen;
+		rc = exec_bound(db,
+				"UPDATE srv_scope SET gen = ?2 + 1 WHERE device_id = ?1"
+				" AND in_scope IN (0, 1) AND gen > ?3 AND gen < ?2",
+				h.dev, h.newgen, ack, err);
+		if (rc != CRM_OK)
+			goto out;
+		if (sqlite3_changes(db) > 0)
+			gen = h.newgen + 1;
+	}
 	if (sqlite3_prepare_v2(db,
 			       "UPDATE srv_devices SET gen = ?2, conflict_sent = ?3, conflict_sent_gen = ?4,"
 			       " conflict_acked = ?5, scope_seen = ?6, evict_seen = ?7 WHERE id = ?1",
@@ -474,7 +496,7 @@ enum crm_err srv_handout_update(struct srv_app *app, const struct srv_session *w
 		goto out;
 	}
 	sqlite3_bind_text(st, 1, h.dev, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, so->gen);
+	sqlite3_bind_int64(st, 2, gen);
 	sqlite3_bind_int64(st, 3, sent);
 	sqlite3_bind_int64(st, 4, sent_gen);
 	sqlite3_bind_int64(st, 5, acked);

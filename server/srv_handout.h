@@ -5,7 +5,9 @@
  * scope), which it must evict (they left it), and which conflicts it must be
  * told of, tied to generations the device acknowledges (srv_devices.gen,
  * srv_scope, srv_conflicts). Runs on the writer connection inside the
- * caller's write transaction.
+ * caller's write transaction. Incremental: it reads the customers logged in
+ * srv_scope_log (server migration 4) since the device's last round trip, not
+ * every customer in its scope; see srv_handout.c.
  */
 #ifndef SERVER_SRV_HANDOUT_H
 #define SERVER_SRV_HANDOUT_H
@@ -35,7 +37,9 @@ struct srv_handout {
  * committed generation ack_in. more_push: the device has more batches queued
  * (no evictions until it has pushed them). budget bounds the snapshot fields.
  * A fresh replica (cursor 0) gets everything from the feed: its scope is just
- * recorded.
+ * recorded. so->gen: the generation the device acknowledges once it has
+ * committed this answer (ack_in, or 0 for a fresh replica, when nothing was
+ * handed out).
  */
 enum crm_err srv_handout_update(struct srv_app *app, const struct srv_session *who, int64_t cursor,
 				int64_t ack_in, bool more_push, size_t budget, struct srv_handout *so,
