@@ -509,38 +509,34 @@ static bool mark_committed(struct srv_dedup *d, sqlite3 *db)
 
 /*
  * Writes the commit mark inside the caller's transaction: the ids pending
- * so far are in the index as this transaction leaves them.
+ * so far are in the index as this transaction leaves them. Without a mark
+ * (it could not be written) the next settle reads them all again, as it
+ * always did: never a reason to fail the push.
  */
-static enum crm_err mark_write(struct srv_dedup *d, sqlite3 *db, struct crm_error *err)
+static void mark_write(struct srv_dedup *d, sqlite3 *db)
 {
 	sqlite3_stmt *st = NULL;
-	enum crm_err rc = CRM_OK;
 
 	d->marked = false;
 	if (d->db != db)
-		return CRM_OK;
+		return;
 	/* A no-op once it exists; made again when its creation rolled back. */
 	if (sqlite3_exec(db,
 			 "CREATE TEMP TABLE IF NOT EXISTS srv_dedup_mark"
 			 " (k INTEGER PRIMARY KEY, gen INTEGER NOT NULL)",
 			 NULL, NULL, NULL) != SQLITE_OK)
-		return db_fail(db, err, "dedup mark");
+		return;
 	if (sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO temp.srv_dedup_mark (k, gen) VALUES (0, ?1)",
-			       -1, &st, NULL) != SQLITE_OK) {
-		sqlite3_finalize(st);
-		return db_fail(db, err, "dedup mark");
-	}
-	sqlite3_bind_int64(st, 1, d->gen + 1);
-	if (sqlite3_step(st) != SQLITE_DONE) {
-		rc = db_fail(db, err, "dedup mark");
-	} else {
-		d->gen++;
-		d->marked = true;
-		d->marked_n = d->npending;
-		d->marked_pends = d->pends;
+			       -1, &st, NULL) == SQLITE_OK) {
+		sqlite3_bind_int64(st, 1, d->gen + 1);
+		if (sqlite3_step(st) == SQLITE_DONE) {
+			d->gen++;
+			d->marked = true;
+			d->marked_n = d->npending;
+			d->marked_pends = d->pends;
+		}
 	}
 	sqlite3_finalize(st);
-	return rc;
 }
 
 enum crm_err srv_dedup_settle(struct srv_dedup *d, sqlite3 *db, struct crm_error *err)
@@ -1791,7 +1787,7 @@ enum crm_err srv_dedup_after_push(struct srv_dedup *d, sqlite3 *db, struct sync_
 			rc = srv_dedup_check(d, db, s, r->id, "sync", by, NULL, NULL, err);
 	}
 	if (rc == CRM_OK)
-		rc = mark_write(d, db, err);
+		mark_write(d, db);
 out:
 	free(at);
 	free(later);
