@@ -13,6 +13,8 @@
 -- and the log never holds more rows than there are customers. Two plain
 -- statements, not INSERT OR REPLACE: a trigger's conflict clause yields to the
 -- one of the statement that fired it (INSERT OR IGNORE INTO customers ...).
+-- A later migration that rebuilds customers, srv_scope or srv_users must
+-- create these triggers again (tests/unit/test_server_handout.c checks).
 
 CREATE TABLE srv_scope_log (
   seq         INTEGER PRIMARY KEY AUTOINCREMENT,

@@ -384,6 +384,35 @@ static void run(void **state, uint64_t seed)
 		settle_and_check(f, k, STEPS + 1);
 }
 
+/*
+ * The log is written by triggers on customers, srv_scope and srv_users: a
+ * later schema migration that rebuilt one of those tables would drop them
+ * silently, and the handout would miss changes. All of them must be there
+ * after every migration has run.
+ */
+static void test_log_triggers_present(void **state)
+{
+	static const char *const names[] = {
+		"srv_scope_log_cust_ins", "srv_scope_log_cust_upd", "srv_scope_log_cust_del",
+		"srv_scope_log_held_del", "srv_scope_log_user_ins", "srv_scope_log_user_upd",
+		"srv_scope_log_user_del",
+	};
+	struct fx *f = *state;
+	sqlite3_stmt *st = NULL;
+
+	assert_int_equal(sqlite3_prepare_v2(f->app.writer.db,
+					    "SELECT 1 FROM sqlite_master WHERE type = 'trigger' AND name = ?1",
+					    -1, &st, NULL),
+			 SQLITE_OK);
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+		sqlite3_reset(st);
+		sqlite3_bind_text(st, 1, names[i], -1, SQLITE_STATIC);
+		if (sqlite3_step(st) != SQLITE_ROW)
+			fail_msg("trigger %s is missing", names[i]);
+	}
+	sqlite3_finalize(st);
+}
+
 static void test_model_seed1(void **state)
 {
 	run(state, 1);
@@ -402,6 +431,7 @@ static void test_model_seed3(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_log_triggers_present, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_model_seed1, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_model_seed2, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_model_seed3, setup, teardown),
