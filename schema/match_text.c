@@ -295,14 +295,16 @@ static int region_get(const struct region_slot *tab, const char *s, size_t n)
 static void region_build(void)
 {
 	for (size_t i = 0; i < match__nregions; i++) {
-		size_t len = strlen(match__regions[i].zh), k;
+		size_t len = strlen(match__regions[i].zh);
+		int known = 0;
 
 		region_put(region_tab, match__regions[i].zh, (int)i);
 		region_put(region_tab, match__regions[i].en, (int)i);
 		region_put(region_zh_tab, match__regions[i].zh, (int)i);
-		for (k = 0; k < region_zh_nlens && region_zh_lens[k] != len; k++)
-			;
-		if (len > 0 && k == region_zh_nlens && k < sizeof region_zh_lens / sizeof region_zh_lens[0])
+		for (size_t k = 0; k < region_zh_nlens; k++)
+			known = known || region_zh_lens[k] == len;
+		/* 16 distinct lengths: far more than 2-6 characters of 3 bytes need */
+		if (len > 0 && !known && region_zh_nlens < sizeof region_zh_lens / sizeof region_zh_lens[0])
 			region_zh_lens[region_zh_nlens++] = len;
 	}
 	/* longest first (a handful: insertion sort) */
