@@ -9,6 +9,12 @@
  * 5xx), otherwise the code that fits the server's {"error","message"}:
  * 401 CRM_EAUTH, 403 CRM_EPERM, 409 CRM_EVERSION, 413 CRM_ETOOBIG,
  * 400 CRM_EFORMAT, 422 CRM_EINVAL, with the server's message.
+ *
+ * Threads: http_init and http_release on the main thread (libcurl's global
+ * setup is not thread-safe). A client (one easy handle, one kept-alive
+ * connection) may be handed to another thread for http_post, but used by
+ * one thread at a time: crm sync posts from a second thread and joins it
+ * before the next request.
  */
 #ifndef CLIENT_HTTP_H
 #define CLIENT_HTTP_H
