@@ -43,6 +43,7 @@ struct db_table {
 	sqlite3_stmt *select_all; /* SELECT cols... FROM t WHERE pk = ?1 */
 	struct db_rowstmt *rowst; /* cache of row writes by column set */
 	size_t nrowst, caprowst;
+	bool others;          /* sync_apply: the table has triggers besides sync_* */
 };
 
 struct sync_db {

@@ -625,6 +625,38 @@ static void test_row_deleted_behind_our_back(void **state)
 }
 
 /*
+ * Tables whose only triggers are the sync ones are applied with the
+ * connection's triggers off; a table with a trigger of someone else's keeps
+ * it firing; afterwards every trigger works again (capture, hard-delete refusal).
+ */
+static void test_other_triggers_fire(void **state)
+{
+	struct tu_replica hub, a, b;
+	struct sync_changeset ca;
+	int on = -1;
+
+	(void)state;
+	three(&hub, &a, &b);
+	tu_exec(b.db, "CREATE TABLE seen(id TEXT);"
+		      "CREATE TRIGGER log_notes AFTER INSERT ON notes_t BEGIN"
+		      " INSERT INTO seen VALUES (NEW.id); END;");
+	tu_exec(a.db, "INSERT INTO notes_t(id, body) VALUES('n1', 'x')");
+	tu_exec(a.db, "INSERT INTO customers(id, name) VALUES('c9', 'new')");
+	take_outbox(&a, &ca);
+	apply_ok(&b, &ca);
+	TU_ASSERT_TEXT(b.db, "SELECT group_concat(id) FROM seen", "n1");
+	TU_ASSERT_TEXT(b.db, "SELECT name FROM customers WHERE id = 'c9'", "new");
+	assert_int_equal(sqlite3_db_config(b.db, SQLITE_DBCONFIG_ENABLE_TRIGGER, -1, &on), SQLITE_OK);
+	assert_int_equal(on, 1);
+	assert_int_not_equal(tu_try(b.db, "DELETE FROM customers WHERE id = 'c9'"), SQLITE_OK);
+	tu_exec(b.db, "UPDATE customers SET name = 'local' WHERE id = 'c9'");
+	assert_int_equal(tu_int(b.db, "SELECT count(*) FROM sync_clock WHERE rid = 'c9' AND col = 'name'"
+			       " AND site = (SELECT value FROM sync_state WHERE key = 'sync.site')"), 1);
+	sync_changeset_release(&ca);
+	close3(&hub, &a, &b);
+}
+
+/*
  * A set delivered late (a delayed or replayed request) brings an older value
  * that its own site had already replaced before someone else built on the
  * newer one: no conflict, in either arrival order.
@@ -682,6 +714,7 @@ int main(void)
 		cmocka_unit_test(test_apply_in_txn),
 		cmocka_unit_test(test_apply_in_txn_failure_rolled_back),
 		cmocka_unit_test(test_row_deleted_behind_our_back),
+		cmocka_unit_test(test_other_triggers_fire),
 		cmocka_unit_test(test_late_superseded_value),
 	};
 
