@@ -36,6 +36,10 @@ struct push_ctx {
 	const struct sync_changeset *cs;
 	struct row_decision *dec;
 	const char *device; /* the pushing device (srv_pool_device_holds) */
+	/* check_field's memory of the row and column it saw last (fields come in order) */
+	const struct sync_row *last_row;
+	const struct schema_table *last_table;
+	size_t next_col;
 };
 
 /*
@@ -248,8 +252,19 @@ static enum crm_err check_field(void *ctx, const struct sync_row *row, const str
 		return crm_fail(err, CRM_EINTERNAL, "row outside the pushed batch");
 	if (d->refused)
 		return crm_fail(err, d->code, "%s", d->reason);
-	t = schema_table_find(row->table);
-	c = t ? schema_column_find(t, f->col) : NULL;
+	if (row != pc->last_row) {
+		pc->last_row = row;
+		pc->last_table = schema_table_find(row->table);
+		pc->next_col = 0;
+	}
+	t = pc->last_table;
+	c = NULL;
+	if (t && pc->next_col < t->ncols && strcmp(t->cols[pc->next_col].name, f->col) == 0)
+		c = &t->cols[pc->next_col];
+	else if (t)
+		c = schema_column_find(t, f->col);
+	if (c)
+		pc->next_col = (size_t)(c - t->cols) + 1;
 	if (!c)
 		return crm_fail(err, CRM_EINVAL, "unknown column %s.%s", row->table, f->col);
 	if (strcmp(c->name, "id") == 0)
