@@ -643,7 +643,7 @@ enum crm_err srv_push_apply(struct srv_app *app, const struct srv_session *who,
 	if (rc != CRM_OK)
 		goto out;
 	sc_open = true;
-	pc = (struct push_ctx){app, &sc, cs, dec, who->device.id};
+	pc = (struct push_ctx){app, &sc, cs, dec, who->device.id, NULL, NULL, 0};
 	rc = decide_rows(&pc, err);
 	if (rc != CRM_OK)
 		goto out;
