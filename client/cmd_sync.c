@@ -680,14 +680,15 @@ static enum crm_err batch_id(struct replica *rep, int64_t upto, char out[64], st
 }
 
 /* POST with bounded retries and exponential backoff on network errors. */
-static enum crm_err post_retry(struct http_client *h, const char *token, const cJSON *env,
-			       cJSON **ans, bool progress, struct crm_error *err)
+static enum crm_err post_retry(struct http_client *h, const char *token,
+			       const struct http_body *env, cJSON **ans, bool progress,
+			       struct crm_error *err)
 {
 	enum crm_err rc = CRM_ENET;
 	long wait = FIRST_BACKOFF_MS;
 
 	for (int attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
-		rc = http_post(h, "/v1/sync", token, env, 0, ans, err);
+		rc = http_post_body(h, "/v1/sync", token, env, 0, ans, err);
 		if (rc != CRM_ENET || attempt == MAX_ATTEMPTS)
 			break;
 		if (progress)
@@ -701,13 +702,15 @@ static enum crm_err post_retry(struct http_client *h, const char *token, const c
 /*
  * ---- the pipeline ------------------------------------------------------
  *
- * Each request is a round: its pushed batch, its envelope, and while it is on
- * the wire (a second thread posts it: deflate, network, server, inflate,
- * parse) its answer. Only one round is ever on the wire and answers are
- * applied strictly in order, each in its own transaction; the main thread
- * alone touches the replica. What overlaps with a round on the wire:
+ * Each request is a round: its pushed batch, its envelope (printed and
+ * deflated as it is built: all but the batch id, cursor and ack before the
+ * answer it waits for, those three after), and while it is on the wire (a
+ * second thread posts it: network, server, inflate, parse) its answer. Only
+ * one round is ever on the wire and answers are applied strictly in order,
+ * each in its own transaction; the main thread alone touches the replica.
+ * What overlaps with a round on the wire:
  *
- * - Pushing: the next batch is collected and turned into JSON. The outbox
+ * - Pushing: the next batch is collected, printed and deflated. The outbox
  *   starts at what the server acknowledged, and the batch on the wire is not
  *   acknowledged yet; so the next one is collected on a second connection
  *   ("ahead") in a transaction that acknowledges the batch on the wire and is
@@ -729,8 +732,8 @@ struct round {
 	int64_t upto;             /* the outbox sequence they reach */
 	bool pushed, more_out;    /* it pushes; more remains to push after it */
 	int64_t cursor, ack;      /* what it sends */
-	cJSON *push;              /* cs as JSON until the envelope takes it */
-	cJSON *env;               /* the request */
+	struct http_body env;     /* the request, deflated as it is built */
+	bool started;             /* env holds the part known before the batch id */
 	/* the flight: filled by the thread that posts env */
 	struct http_client *h;
 	const char *token;
@@ -752,10 +755,49 @@ static void round_init(struct round *r)
 static void round_release(struct round *r)
 {
 	sync_changeset_release(&r->cs);
-	cJSON_Delete(r->push);
-	cJSON_Delete(r->env);
+	http_body_release(&r->env);
 	cJSON_Delete(r->ans);
 	round_init(r);
+}
+
+/*
+ * Starts r's request: everything but its batch id, cursor and ack (known only
+ * once the answer before it has committed), printed and deflated now, while
+ * the round before it may still be on the wire. The object is closed by
+ * round_envelope.
+ */
+static enum crm_err round_start(struct replica *rep, struct round *r, struct crm_error *err)
+{
+	char head[256];
+	char *push = NULL;
+	enum crm_err rc;
+	int n;
+
+	http_body_release(&r->env);
+	r->started = false;
+	rc = http_body_init(&r->env, err);
+	if (rc != CRM_OK)
+		return rc;
+	n = snprintf(head, sizeof head,
+		     "{\"protocol\":%d,\"schema\":%d,\"site\":\"%s\",\"more_push\":%s,\"push\":",
+		     PROTOCOL, schema_version(), sync_site_id(rep->sync), r->more_out ? "true" : "false");
+	if (n < 0 || (size_t)n >= sizeof head)
+		return crm_fail(err, CRM_EINTERNAL, "sync: request head too long");
+	if (r->pushed) {
+		cJSON *j = sync_changeset_to_json(&r->cs);
+
+		push = j ? cJSON_PrintUnformatted(j) : NULL;
+		cJSON_Delete(j);
+		if (!push)
+			return crm_fail(err, CRM_ENOMEM, "out of memory");
+	}
+	rc = http_body_add(&r->env, head, (size_t)n, false, err);
+	if (rc == CRM_OK)
+		rc = http_body_add(&r->env, push ? push : "[]", push ? strlen(push) : 2, false, err);
+	free(push);
+	if (rc == CRM_OK)
+		r->started = true;
+	return rc;
 }
 
 /*
@@ -787,47 +829,31 @@ static enum crm_err round_collect(struct replica *rep, struct replica *ahead, in
 	if (rc != CRM_OK)
 		return rc;
 	r->pushed = r->cs.nfields > 0;
-	if (r->pushed) {
-		r->push = sync_changeset_to_json(&r->cs);
-		if (!r->push)
-			rc = crm_fail(err, CRM_ENOMEM, "out of memory");
-	}
-	return rc;
+	return round_start(rep, r, err);
 }
 
-/* Builds r's envelope: its batch (with its id), cursor and ack. */
+/* Finishes r's request: its batch id (made now), cursor and ack. */
 static enum crm_err round_envelope(struct replica *rep, struct round *r, int64_t cursor,
 				   int64_t ack, struct crm_error *err)
 {
-	char batch[64] = "", num[32];
+	char batch[64] = "", tail[256];
 	enum crm_err rc = CRM_OK;
-	cJSON *push;
+	int n;
 
 	r->cursor = cursor;
 	r->ack = ack;
-	if (r->pushed)
+	if (!r->started)
+		rc = round_start(rep, r, err);
+	if (rc == CRM_OK && r->pushed)
 		rc = batch_id(rep, r->upto, batch, err);
 	if (rc != CRM_OK)
 		return rc;
-	push = r->pushed ? r->push : cJSON_CreateArray();
-	r->push = NULL;
-	r->env = cJSON_CreateObject();
-	if (!r->env || !push) {
-		cJSON_Delete(push);
-		return crm_fail(err, CRM_ENOMEM, "out of memory");
-	}
-	cJSON_AddNumberToObject(r->env, "protocol", PROTOCOL);
-	cJSON_AddNumberToObject(r->env, "schema", schema_version());
-	if (r->pushed)
-		cJSON_AddStringToObject(r->env, "batch", batch);
-	snprintf(num, sizeof num, "%lld", (long long)cursor);
-	cJSON_AddStringToObject(r->env, "cursor", num);
-	snprintf(num, sizeof num, "%lld", (long long)ack);
-	cJSON_AddStringToObject(r->env, "ack", num);
-	cJSON_AddStringToObject(r->env, "site", sync_site_id(rep->sync));
-	cJSON_AddBoolToObject(r->env, "more_push", r->more_out);
-	cJSON_AddItemToObject(r->env, "push", push);
-	return CRM_OK;
+	n = snprintf(tail, sizeof tail, "%s%s%s\"cursor\":\"%lld\",\"ack\":\"%lld\"}",
+		     r->pushed ? ",\"batch\":\"" : ",", batch, r->pushed ? "\"," : "",
+		     (long long)cursor, (long long)ack);
+	if (n < 0 || (size_t)n >= sizeof tail)
+		return crm_fail(err, CRM_EINTERNAL, "sync: request tail too long");
+	return http_body_add(&r->env, tail, (size_t)n, true, err);
 }
 
 static void *round_fly(void *p)
@@ -835,7 +861,7 @@ static void *round_fly(void *p)
 	struct round *r = p;
 
 	crm_error_clear(&r->err);
-	r->rc = post_retry(r->h, r->token, r->env, &r->ans, r->progress, &r->err);
+	r->rc = post_retry(r->h, r->token, &r->env, &r->ans, r->progress, &r->err);
 	return NULL;
 }
 

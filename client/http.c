@@ -5,11 +5,14 @@
 #ifdef __GLIBC__
 #include <malloc.h>
 #endif
+#include <limits.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <zlib.h>
 
 #include "crm_buf.h"
 #include "sync.h"
@@ -117,15 +120,16 @@ static enum crm_err status_err(long status)
 	}
 }
 
-enum crm_err http_post(struct http_client *h, const char *path, const char *token,
-		       const cJSON *body, long timeout_ms, cJSON **out, struct crm_error *err)
+/* POSTs packed (deflated JSON) to path; *out gets the parsed answer of a 2xx. */
+static enum crm_err post_packed(struct http_client *h, const char *path, const char *token,
+				const struct crm_buf *packed, long timeout_ms, cJSON **out,
+				struct crm_error *err)
 {
 	CURL *c = h->curl;
 	struct curl_slist *hdr = NULL;
 	struct reply r;
-	struct crm_buf packed, plain;
+	struct crm_buf plain;
 	char url[2048], auth[256], ebuf[CURL_ERROR_SIZE] = "";
-	char *text = NULL;
 	enum crm_err rc = CRM_OK;
 	CURLcode cc;
 	long status = 0;
@@ -134,16 +138,7 @@ enum crm_err http_post(struct http_client *h, const char *path, const char *toke
 	*out = NULL;
 	crm_buf_init(&r.body, MAX_WIRE_BODY);
 	r.deflated = false;
-	crm_buf_init(&packed, MAX_WIRE_BODY);
 	crm_buf_init(&plain, MAX_INFLATED);
-	text = cJSON_PrintUnformatted(body);
-	if (!text) {
-		rc = crm_fail(err, CRM_ENOMEM, "out of memory");
-		goto out;
-	}
-	rc = sync_deflate(text, strlen(text), &packed, err);
-	if (rc != CRM_OK)
-		goto out;
 	if (snprintf(url, sizeof url, "%s%s", h->base, path) >= (int)sizeof url) {
 		rc = crm_fail(err, CRM_EINVAL, "the server URL is too long");
 		goto out;
@@ -163,8 +158,8 @@ enum crm_err http_post(struct http_client *h, const char *path, const char *toke
 	curl_easy_reset(c);
 	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_POST, 1L);
-	curl_easy_setopt(c, CURLOPT_POSTFIELDS, packed.data);
-	curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)packed.len);
+	curl_easy_setopt(c, CURLOPT_POSTFIELDS, packed->data);
+	curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)packed->len);
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdr);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, &r);
@@ -227,9 +222,111 @@ enum crm_err http_post(struct http_client *h, const char *path, const char *toke
 	}
 out:
 	curl_slist_free_all(hdr);
-	free(text);
 	crm_buf_release(&r.body);
-	crm_buf_release(&packed);
 	crm_buf_release(&plain);
 	return rc;
+}
+
+enum crm_err http_post(struct http_client *h, const char *path, const char *token,
+		       const cJSON *body, long timeout_ms, cJSON **out, struct crm_error *err)
+{
+	struct crm_buf packed;
+	char *text = cJSON_PrintUnformatted(body);
+	enum crm_err rc;
+
+	*out = NULL;
+	crm_buf_init(&packed, MAX_WIRE_BODY);
+	if (!text) {
+		rc = crm_fail(err, CRM_ENOMEM, "out of memory");
+		goto out;
+	}
+	rc = sync_deflate(text, strlen(text), &packed, err);
+	if (rc == CRM_OK)
+		rc = post_packed(h, path, token, &packed, timeout_ms, out, err);
+out:
+	free(text);
+	crm_buf_release(&packed);
+	return rc;
+}
+
+/* ---- bodies deflated ahead -------------------------------------------- */
+
+enum crm_err http_body_init(struct http_body *b, struct crm_error *err)
+{
+	z_stream *z = calloc(1, sizeof *z);
+
+	memset(b, 0, sizeof *b);
+	crm_buf_init(&b->packed, MAX_WIRE_BODY);
+	if (!z)
+		return crm_fail(err, CRM_ENOMEM, "out of memory");
+	/* Level 1, as sync_deflate (sync/zip.c says why). */
+	if (deflateInit(z, Z_BEST_SPEED) != Z_OK) {
+		free(z);
+		return crm_fail(err, CRM_ENOMEM, "deflate: cannot start");
+	}
+	b->z = z;
+	return CRM_OK;
+}
+
+enum crm_err http_body_add(struct http_body *b, const char *text, size_t n, bool last,
+			   struct crm_error *err)
+{
+	z_stream *z = b->z;
+	unsigned char chunk[64 * 1024];
+	const char *p = text;
+	size_t left = n;
+	enum crm_err rc = CRM_OK;
+	int zrc = Z_OK;
+
+	if (!z || b->done)
+		return crm_fail(err, CRM_EINTERNAL, "request body already finished");
+	do {
+		uInt take = left > UINT_MAX / 2 ? UINT_MAX / 2 : (uInt)left;
+		int flush;
+
+		z->next_in = (Bytef *)(uintptr_t)p;
+		z->avail_in = take;
+		p += take;
+		left -= take;
+		flush = last && left == 0 ? Z_FINISH : Z_NO_FLUSH;
+		do {
+			z->next_out = chunk;
+			z->avail_out = sizeof chunk;
+			zrc = deflate(z, flush);
+			if (zrc == Z_STREAM_ERROR)
+				return crm_fail(err, CRM_EINTERNAL, "deflate failed");
+			rc = crm_buf_add(&b->packed, chunk, sizeof chunk - z->avail_out);
+			if (rc != CRM_OK)
+				return crm_fail(err, rc, "the request is too large");
+		} while (z->avail_out == 0);
+	} while (left > 0);
+	if (last) {
+		if (zrc != Z_STREAM_END)
+			return crm_fail(err, CRM_EINTERNAL, "deflate did not finish");
+		b->done = true;
+		deflateEnd(z);
+		free(z);
+		b->z = NULL;
+	}
+	return CRM_OK;
+}
+
+void http_body_release(struct http_body *b)
+{
+	if (b->z) {
+		deflateEnd(b->z);
+		free(b->z);
+	}
+	crm_buf_release(&b->packed);
+	memset(b, 0, sizeof *b);
+}
+
+enum crm_err http_post_body(struct http_client *h, const char *path, const char *token,
+			    const struct http_body *body, long timeout_ms, cJSON **out,
+			    struct crm_error *err)
+{
+	*out = NULL;
+	if (!body->done)
+		return crm_fail(err, CRM_EINTERNAL, "request body not finished");
+	return post_packed(h, path, token, &body->packed, timeout_ms, out, err);
 }

@@ -20,8 +20,10 @@
 #define CLIENT_HTTP_H
 
 #include <cjson/cJSON.h>
+#include <stdbool.h>
 #include <stddef.h>
 
+#include "crm_buf.h"
 #include "crm_err.h"
 
 struct http_client {
@@ -44,5 +46,31 @@ void http_release(struct http_client *h);
  */
 enum crm_err http_post(struct http_client *h, const char *path, const char *token,
 		       const cJSON *body, long timeout_ms, cJSON **out, struct crm_error *err);
+
+/*
+ * A request body deflated ahead of time, piece by piece: the bulk can be
+ * compressed while another request is on the wire, and the last piece (the
+ * part known only later) added just before sending. Pieces are JSON text
+ * concatenated in order; the caller makes them one JSON object.
+ */
+struct http_body {
+	void *z;             /* z_stream *, owned; NULL once finished */
+	struct crm_buf packed; /* the deflated bytes so far */
+	bool done;           /* the last piece is in */
+};
+
+/* Starts an empty body. Release with http_body_release (also after errors). */
+enum crm_err http_body_init(struct http_body *b, struct crm_error *err);
+
+/* Deflates n bytes of text into b; last ends the stream (no more pieces). */
+enum crm_err http_body_add(struct http_body *b, const char *text, size_t n, bool last,
+			   struct crm_error *err);
+
+void http_body_release(struct http_body *b);
+
+/* http_post of a finished body (CRM_EINTERNAL if it is not finished). */
+enum crm_err http_post_body(struct http_client *h, const char *path, const char *token,
+			    const struct http_body *body, long timeout_ms, cJSON **out,
+			    struct crm_error *err);
 
 #endif
