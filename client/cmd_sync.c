@@ -4,7 +4,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,25 +20,15 @@
 #include "migrate.h"
 #include "output.h"
 #include "replica.h"
+#include "round.h"
 #include "search.h"
 #include "sync.h"
 #include "tables.h"
 
-#define PROTOCOL 1
 #define PUSH_FIELDS 50000     /* fields per pushed batch (the server takes up to 100,000) */
-#define MAX_ATTEMPTS 5        /* per round trip, on network errors */
-#define FIRST_BACKOFF_MS 250
 #define PASSWORD_MAX 1024
 
 /* ---- small helpers ---------------------------------------------------- */
-
-static void sleep_ms(long ms)
-{
-	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-
-	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-		;
-}
 
 /* state value or NULL (malloc()ed). */
 static char *state(struct replica *r, const char *key)
@@ -658,265 +647,6 @@ static enum crm_err count_open_conflicts(struct replica *rep, int64_t *n, struct
 	return rc;
 }
 
-/* The batch id of the outbox reaching upto: the same one again after an interruption. */
-static enum crm_err batch_id(struct replica *rep, int64_t upto, char out[64], struct crm_error *err)
-{
-	char *saved = state(rep, "push_batch");
-	char want[32], val[128];
-	const char *sp;
-
-	snprintf(want, sizeof want, "%lld", (long long)upto);
-	sp = saved ? strchr(saved, ' ') : NULL;
-	if (sp && strcmp(sp + 1, want) == 0 && (size_t)(sp - saved) < 64) {
-		memcpy(out, saved, (size_t)(sp - saved));
-		out[sp - saved] = '\0';
-		free(saved);
-		return CRM_OK;
-	}
-	free(saved);
-	crm_id_new(out);
-	snprintf(val, sizeof val, "%s %s", out, want);
-	return sync_state_set(rep->sync, "push_batch", val, err);
-}
-
-/* POST with bounded retries and exponential backoff on network errors. */
-static enum crm_err post_retry(struct http_client *h, const char *token,
-			       const struct http_body *env, cJSON **ans, bool progress,
-			       struct crm_error *err)
-{
-	enum crm_err rc = CRM_ENET;
-	long wait = FIRST_BACKOFF_MS;
-
-	for (int attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
-		rc = http_post_body(h, "/v1/sync", token, env, 0, ans, err);
-		if (rc != CRM_ENET || attempt == MAX_ATTEMPTS)
-			break;
-		if (progress)
-			fprintf(stderr, "\rsync: %s; retrying in %ld ms   \n", err->msg, wait);
-		sleep_ms(wait);
-		wait *= 2;
-	}
-	return rc;
-}
-
-/*
- * ---- the pipeline ------------------------------------------------------
- *
- * Each request is a round: its pushed batch, its envelope (printed and
- * deflated as it is built: all but the batch id, cursor and ack before the
- * answer it waits for, those three after), and while it is on the wire (a
- * second thread posts it: network, server, inflate, parse) its answer. Only
- * one round is ever on the wire and answers are applied strictly in order,
- * each in its own transaction; the main thread alone touches the replica.
- * What overlaps with a round on the wire:
- *
- * - Pushing: the next batch is collected, printed and deflated. The outbox
- *   starts at what the server acknowledged, and the batch on the wire is not
- *   acknowledged yet; so the next one is collected on a second connection
- *   ("ahead") in a transaction that acknowledges the batch on the wire and is
- *   then rolled back: nothing of it stays. It is sent only if the answer of
- *   the batch before changed nothing it read (no pulled changes, conflicts or
- *   evictions); otherwise it is collected again, as the serial loop would.
- *   Its batch id is made (batch_id) only once the answer before it has
- *   committed, so a batch replayed after a lost answer keeps its id.
- * - Pulling, once nothing is left to push: when an answer says more remain and
- *   hands nothing out (its ack is the ack we sent), the next page is asked for
- *   (its cursor, the same ack) while this one is applied. If the apply fails,
- *   the prefetched answer is dropped: the next sync resumes from the cursor
- *   that committed. An answer that hands something out (a new ack) waits for
- *   its commit first: acknowledging it early would tell the server that
- *   conflicts and evictions were stored before they were.
- */
-struct round {
-	struct sync_changeset cs; /* the fields it pushes */
-	int64_t upto;             /* the outbox sequence they reach */
-	bool pushed, more_out;    /* it pushes; more remains to push after it */
-	int64_t cursor, ack;      /* what it sends */
-	struct http_body env;     /* the request, deflated as it is built */
-	bool started;             /* env holds the part known before the batch id */
-	/* the flight: filled by the thread that posts env */
-	struct http_client *h;
-	const char *token;
-	bool progress;
-	pthread_t th;
-	bool flying;
-	cJSON *ans;
-	enum crm_err rc;
-	struct crm_error err;
-};
-
-static void round_init(struct round *r)
-{
-	memset(r, 0, sizeof *r);
-	sync_changeset_init(&r->cs);
-}
-
-/* Frees what r holds (never while it flies) and leaves it empty. */
-static void round_release(struct round *r)
-{
-	sync_changeset_release(&r->cs);
-	http_body_release(&r->env);
-	cJSON_Delete(r->ans);
-	round_init(r);
-}
-
-/*
- * Starts r's request: everything but its batch id, cursor and ack (known only
- * once the answer before it has committed), printed and deflated now, while
- * the round before it may still be on the wire. The object is closed by
- * round_envelope.
- */
-static enum crm_err round_start(struct replica *rep, struct round *r, struct crm_error *err)
-{
-	char head[256];
-	char *push = NULL;
-	enum crm_err rc;
-	int n;
-
-	http_body_release(&r->env);
-	r->started = false;
-	rc = http_body_init(&r->env, err);
-	if (rc != CRM_OK)
-		return rc;
-	n = snprintf(head, sizeof head,
-		     "{\"protocol\":%d,\"schema\":%d,\"site\":\"%s\",\"more_push\":%s,\"push\":",
-		     PROTOCOL, schema_version(), sync_site_id(rep->sync), r->more_out ? "true" : "false");
-	if (n < 0 || (size_t)n >= sizeof head)
-		return crm_fail(err, CRM_EINTERNAL, "sync: request head too long");
-	if (r->pushed) {
-		cJSON *j = sync_changeset_to_json(&r->cs);
-
-		push = j ? cJSON_PrintUnformatted(j) : NULL;
-		cJSON_Delete(j);
-		if (!push)
-			return crm_fail(err, CRM_ENOMEM, "out of memory");
-	}
-	rc = http_body_add(&r->env, head, (size_t)n, false, err);
-	if (rc == CRM_OK)
-		rc = http_body_add(&r->env, push ? push : "[]", push ? strlen(push) : 2, false, err);
-	free(push);
-	if (rc == CRM_OK)
-		r->started = true;
-	return rc;
-}
-
-/*
- * Collects r's batch: the outbox as it is (ahead NULL), or the outbox after
- * sequence after, read on the second connection ahead in a transaction that
- * is rolled back (see above).
- */
-static enum crm_err round_collect(struct replica *rep, struct replica *ahead, int64_t after,
-				  size_t max_fields, struct round *r, struct crm_error *err)
-{
-	struct replica *src = ahead ? ahead : rep;
-	enum crm_err rc = CRM_OK;
-
-	round_release(r);
-	if (ahead) {
-		char *msg = NULL;
-
-		if (sqlite3_exec(ahead->db, "BEGIN", NULL, NULL, &msg) != SQLITE_OK) {
-			rc = crm_fail(err, CRM_EDB, "sync: %s", msg ? msg : sqlite3_errmsg(ahead->db));
-			sqlite3_free(msg);
-			return rc;
-		}
-		rc = sync_outbox_ack(ahead->sync, after, err);
-	}
-	if (rc == CRM_OK)
-		rc = sync_outbox(src->sync, max_fields, &r->cs, &r->upto, &r->more_out, err);
-	if (ahead)
-		replica_rollback(ahead);
-	if (rc != CRM_OK)
-		return rc;
-	r->pushed = r->cs.nfields > 0;
-	return round_start(rep, r, err);
-}
-
-/* Finishes r's request: its batch id (made now), cursor and ack. */
-static enum crm_err round_envelope(struct replica *rep, struct round *r, int64_t cursor,
-				   int64_t ack, struct crm_error *err)
-{
-	char batch[64] = "", tail[256];
-	enum crm_err rc = CRM_OK;
-	int n;
-
-	r->cursor = cursor;
-	r->ack = ack;
-	if (!r->started)
-		rc = round_start(rep, r, err);
-	if (rc == CRM_OK && r->pushed)
-		rc = batch_id(rep, r->upto, batch, err);
-	if (rc != CRM_OK)
-		return rc;
-	n = snprintf(tail, sizeof tail, "%s%s%s\"cursor\":\"%lld\",\"ack\":\"%lld\"}",
-		     r->pushed ? ",\"batch\":\"" : ",", batch, r->pushed ? "\"," : "",
-		     (long long)cursor, (long long)ack);
-	if (n < 0 || (size_t)n >= sizeof tail)
-		return crm_fail(err, CRM_EINTERNAL, "sync: request tail too long");
-	return http_body_add(&r->env, tail, (size_t)n, true, err);
-}
-
-static void *round_fly(void *p)
-{
-	struct round *r = p;
-
-	crm_error_clear(&r->err);
-	r->rc = post_retry(r->h, r->token, &r->env, &r->ans, r->progress, &r->err);
-	return NULL;
-}
-
-/* Puts r on the wire from a second thread (or posts it here if none can start). */
-static void round_launch(struct round *r, struct http_client *h, const char *token, bool progress)
-{
-	r->h = h;
-	r->token = token;
-	r->progress = progress;
-	r->flying = pthread_create(&r->th, NULL, round_fly, r) == 0;
-	if (!r->flying)
-		round_fly(r);
-}
-
-/* Waits for r's answer: r->ans, or the error in r->rc and r->err. */
-static enum crm_err round_land(struct round *r)
-{
-	if (r->flying) {
-		pthread_join(r->th, NULL);
-		r->flying = false;
-	}
-	return r->rc;
-}
-
-/* A decimal string member of o as an int64 (false when missing or not a number). */
-static bool json_i64(const cJSON *o, const char *key, int64_t *out)
-{
-	const char *s = json_str(o, key);
-	char *end = NULL;
-	long long n;
-
-	if (!s || !*s)
-		return false;
-	errno = 0;
-	n = strtoll(s, &end, 10);
-	if (errno || *end || n < 0)
-		return false;
-	*out = (int64_t)n;
-	return true;
-}
-
-/* An empty or missing array member. */
-static bool json_none(const cJSON *o, const char *key)
-{
-	const cJSON *a = cJSON_GetObjectItemCaseSensitive(o, key);
-
-	return !a || cJSON_GetArraySize(a) == 0;
-}
-
-/* The answer changes nothing a batch collected before it read. */
-static bool answer_quiet(const cJSON *ans)
-{
-	return json_none(ans, "changes") && json_none(ans, "conflicts") && json_none(ans, "evict");
-}
-
 static void print_summary(const struct summary *s, bool json, const char *server)
 {
 	int64_t conflicts = s->conflicts_after - s->conflicts_before;
@@ -1067,8 +797,8 @@ int cmd_sync(int argc, char **argv, struct cli_ctx *ctx)
 		/* Nothing left to push and nothing handed out: ask for the next page now. */
 		if (!cur->pushed && !cur->more_out &&
 		    cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(cur->ans, "more")) &&
-		    json_i64(cur->ans, "ack", &answer_ack) && answer_ack == cur->ack &&
-		    json_i64(cur->ans, "cursor", &next_cursor)) {
+		    round_answer_i64(cur->ans, "ack", &answer_ack) && answer_ack == cur->ack &&
+		    round_answer_i64(cur->ans, "cursor", &next_cursor)) {
 			round_release(next);
 			rc = round_envelope(&rep, next, next_cursor, cur->ack, &err);
 			if (rc != CRM_OK)
@@ -1098,7 +828,7 @@ int cmd_sync(int argc, char **argv, struct cli_ctx *ctx)
 		if (rc != CRM_OK || !more)
 			break; /* a prefetched answer is dropped below */
 		/* The batch collected ahead read the replica before this answer. */
-		if (ahead && !answer_quiet(cur->ans))
+		if (ahead && !round_answer_quiet(cur->ans))
 			ahead = false;
 		swap = cur;
 		cur = next;

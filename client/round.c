@@ -1,0 +1,227 @@
+/* crm sync's round trips: requests built ahead, posted from a second thread. */
+#include "round.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "crm_id.h"
+#include "migrate.h"
+
+#define MAX_ATTEMPTS 5        /* per round trip, on network errors */
+#define FIRST_BACKOFF_MS 250
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
+/* The batch id of the outbox reaching upto: the same one again after an interruption. */
+static enum crm_err batch_id(struct replica *rep, int64_t upto, char out[64], struct crm_error *err)
+{
+	char *saved = NULL;
+	char want[32], val[128];
+	const char *sp;
+
+	if (sync_state_get(rep->sync, "push_batch", &saved, NULL) != CRM_OK)
+		saved = NULL;
+	snprintf(want, sizeof want, "%lld", (long long)upto);
+	sp = saved ? strchr(saved, ' ') : NULL;
+	if (sp && strcmp(sp + 1, want) == 0 && (size_t)(sp - saved) < 64) {
+		memcpy(out, saved, (size_t)(sp - saved));
+		out[sp - saved] = '\0';
+		free(saved);
+		return CRM_OK;
+	}
+	free(saved);
+	crm_id_new(out);
+	snprintf(val, sizeof val, "%s %s", out, want);
+	return sync_state_set(rep->sync, "push_batch", val, err);
+}
+
+/* POST with bounded retries and exponential backoff on network errors. */
+static enum crm_err post_retry(struct http_client *h, const char *token,
+			       const struct http_body *env, cJSON **ans, bool progress,
+			       struct crm_error *err)
+{
+	enum crm_err rc = CRM_ENET;
+	long wait = FIRST_BACKOFF_MS;
+
+	for (int attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
+		rc = http_post_body(h, "/v1/sync", token, env, 0, ans, err);
+		if (rc != CRM_ENET || attempt == MAX_ATTEMPTS)
+			break;
+		if (progress)
+			fprintf(stderr, "\rsync: %s; retrying in %ld ms   \n", err->msg, wait);
+		sleep_ms(wait);
+		wait *= 2;
+	}
+	return rc;
+}
+
+void round_init(struct round *r)
+{
+	memset(r, 0, sizeof *r);
+	sync_changeset_init(&r->cs);
+}
+
+void round_release(struct round *r)
+{
+	sync_changeset_release(&r->cs);
+	http_body_release(&r->env);
+	cJSON_Delete(r->ans);
+	round_init(r);
+}
+
+/*
+ * Starts r's request: everything but its batch id, cursor and ack (known only
+ * once the answer before it has committed), printed and deflated now, while
+ * the round before it may still be on the wire. The object is closed by
+ * round_envelope.
+ */
+static enum crm_err round_start(struct replica *rep, struct round *r, struct crm_error *err)
+{
+	char head[256];
+	char *push = NULL;
+	enum crm_err rc;
+	int n;
+
+	http_body_release(&r->env);
+	r->started = false;
+	rc = http_body_init(&r->env, err);
+	if (rc != CRM_OK)
+		return rc;
+	n = snprintf(head, sizeof head,
+		     "{\"protocol\":%d,\"schema\":%d,\"site\":\"%s\",\"more_push\":%s,\"push\":",
+		     ROUND_PROTOCOL, schema_version(), sync_site_id(rep->sync), r->more_out ? "true" : "false");
+	if (n < 0 || (size_t)n >= sizeof head)
+		return crm_fail(err, CRM_EINTERNAL, "sync: request head too long");
+	if (r->pushed) {
+		cJSON *j = sync_changeset_to_json(&r->cs);
+
+		push = j ? cJSON_PrintUnformatted(j) : NULL;
+		cJSON_Delete(j);
+		if (!push)
+			return crm_fail(err, CRM_ENOMEM, "out of memory");
+	}
+	rc = http_body_add(&r->env, head, (size_t)n, false, err);
+	if (rc == CRM_OK)
+		rc = http_body_add(&r->env, push ? push : "[]", push ? strlen(push) : 2, false, err);
+	free(push);
+	if (rc == CRM_OK)
+		r->started = true;
+	return rc;
+}
+
+enum crm_err round_collect(struct replica *rep, struct replica *ahead, int64_t after,
+				  size_t max_fields, struct round *r, struct crm_error *err)
+{
+	struct replica *src = ahead ? ahead : rep;
+	enum crm_err rc = CRM_OK;
+
+	round_release(r);
+	if (ahead) {
+		char *msg = NULL;
+
+		if (sqlite3_exec(ahead->db, "BEGIN", NULL, NULL, &msg) != SQLITE_OK) {
+			rc = crm_fail(err, CRM_EDB, "sync: %s", msg ? msg : sqlite3_errmsg(ahead->db));
+			sqlite3_free(msg);
+			return rc;
+		}
+		rc = sync_outbox_ack(ahead->sync, after, err);
+	}
+	if (rc == CRM_OK)
+		rc = sync_outbox(src->sync, max_fields, &r->cs, &r->upto, &r->more_out, err);
+	if (ahead)
+		replica_rollback(ahead);
+	if (rc != CRM_OK)
+		return rc;
+	r->pushed = r->cs.nfields > 0;
+	return round_start(rep, r, err);
+}
+
+enum crm_err round_envelope(struct replica *rep, struct round *r, int64_t cursor,
+				   int64_t ack, struct crm_error *err)
+{
+	char batch[64] = "", tail[256];
+	enum crm_err rc = CRM_OK;
+	int n;
+
+	r->cursor = cursor;
+	r->ack = ack;
+	if (!r->started)
+		rc = round_start(rep, r, err);
+	if (rc == CRM_OK && r->pushed)
+		rc = batch_id(rep, r->upto, batch, err);
+	if (rc != CRM_OK)
+		return rc;
+	n = snprintf(tail, sizeof tail, "%s%s%s\"cursor\":\"%lld\",\"ack\":\"%lld\"}",
+		     r->pushed ? ",\"batch\":\"" : ",", batch, r->pushed ? "\"," : "",
+		     (long long)cursor, (long long)ack);
+	if (n < 0 || (size_t)n >= sizeof tail)
+		return crm_fail(err, CRM_EINTERNAL, "sync: request tail too long");
+	return http_body_add(&r->env, tail, (size_t)n, true, err);
+}
+
+static void *round_fly(void *p)
+{
+	struct round *r = p;
+
+	crm_error_clear(&r->err);
+	r->rc = post_retry(r->h, r->token, &r->env, &r->ans, r->progress, &r->err);
+	return NULL;
+}
+
+void round_launch(struct round *r, struct http_client *h, const char *token, bool progress)
+{
+	r->h = h;
+	r->token = token;
+	r->progress = progress;
+	r->flying = pthread_create(&r->th, NULL, round_fly, r) == 0;
+	if (!r->flying)
+		round_fly(r);
+}
+
+enum crm_err round_land(struct round *r)
+{
+	if (r->flying) {
+		pthread_join(r->th, NULL);
+		r->flying = false;
+	}
+	return r->rc;
+}
+
+bool round_answer_i64(const cJSON *o, const char *key, int64_t *out)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+	const char *s = cJSON_IsString(v) ? v->valuestring : NULL;
+	char *end = NULL;
+	long long n;
+
+	if (!s || !*s)
+		return false;
+	errno = 0;
+	n = strtoll(s, &end, 10);
+	if (errno || *end || n < 0)
+		return false;
+	*out = (int64_t)n;
+	return true;
+}
+
+/* An empty or missing array member. */
+static bool json_none(const cJSON *o, const char *key)
+{
+	const cJSON *a = cJSON_GetObjectItemCaseSensitive(o, key);
+
+	return !a || cJSON_GetArraySize(a) == 0;
+}
+
+bool round_answer_quiet(const cJSON *ans)
+{
+	return json_none(ans, "changes") && json_none(ans, "conflicts") && json_none(ans, "evict");
+}
