@@ -18,8 +18,9 @@
 -- vocabulary (the trigrams starting with it), see client/search.c.
 -- Ordinary triggers keep the index current; they fire for local edits and for
 -- rows applied by sync alike, except during a fresh laptop's first pull, which
--- drops them and then runs this whole file again to rebuild the index in one
--- pass (client/cmd_sync.c). crm-server drops all of it (server/srv_db.c). Deleted customers stay indexed so `--deleted`
+-- drops them; the first crm search afterwards runs this whole file again to
+-- rebuild the index in one pass (client/search.c). crm-server drops all of it
+-- (server/srv_db.c). Deleted customers stay indexed so `--deleted`
 -- finds them (queries filter on customers.deleted); deleted activities do not.
 
 CREATE TABLE search_docs (
