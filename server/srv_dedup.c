@@ -275,6 +275,25 @@ struct ident {
  * Reads only the identifying columns of customer id (cust_load reads and
  * copies every column) and normalizes them when the customer is live.
  */
+/*
+ * The identifying columns of a row read as (id, kind, name, uscc, id_number,
+ * birth_date, phone, email, address, city, region, ...): columns 1 to 10.
+ * The strings stay the statement's until its next step.
+ */
+static void input_from_row(sqlite3_stmt *st, struct match_input *in)
+{
+	in->kind = (const char *)sqlite3_column_text(st, 1);
+	in->name = (const char *)sqlite3_column_text(st, 2);
+	in->uscc = (const char *)sqlite3_column_text(st, 3);
+	in->id_number = (const char *)sqlite3_column_text(st, 4);
+	in->birth_date = (const char *)sqlite3_column_text(st, 5);
+	in->phone = (const char *)sqlite3_column_text(st, 6);
+	in->email = (const char *)sqlite3_column_text(st, 7);
+	in->address = (const char *)sqlite3_column_text(st, 8);
+	in->city = (const char *)sqlite3_column_text(st, 9);
+	in->region = (const char *)sqlite3_column_text(st, 10);
+}
+
 static enum crm_err ident_load(struct srv_dedup *d, sqlite3 *db, const char *id, struct ident *o,
 			       struct crm_error *err)
 {
@@ -297,16 +316,7 @@ static enum crm_err ident_load(struct srv_dedup *d, sqlite3 *db, const char *id,
 		o->exists = true;
 		snprintf(o->id, sizeof o->id, "%s", (const char *)sqlite3_column_text(st, 0));
 		o->live = sqlite3_column_int(st, 11) != 0;
-		in.kind = (const char *)sqlite3_column_text(st, 1);
-		in.name = (const char *)sqlite3_column_text(st, 2);
-		in.uscc = (const char *)sqlite3_column_text(st, 3);
-		in.id_number = (const char *)sqlite3_column_text(st, 4);
-		in.birth_date = (const char *)sqlite3_column_text(st, 5);
-		in.phone = (const char *)sqlite3_column_text(st, 6);
-		in.email = (const char *)sqlite3_column_text(st, 7);
-		in.address = (const char *)sqlite3_column_text(st, 8);
-		in.city = (const char *)sqlite3_column_text(st, 9);
-		in.region = (const char *)sqlite3_column_text(st, 10);
+		input_from_row(st, &in);
 		if (o->live)
 			o->ok = match_record_init(&o->rec, &in, &ignore) == CRM_OK;
 	} else if (step != SQLITE_DONE) {
@@ -394,16 +404,7 @@ enum crm_err srv_dedup_open(sqlite3 *db, struct srv_dedup **out, struct crm_erro
 		struct crm_error ignore;
 		enum crm_err r;
 
-		in.kind = (const char *)sqlite3_column_text(st, 1);
-		in.name = (const char *)sqlite3_column_text(st, 2);
-		in.uscc = (const char *)sqlite3_column_text(st, 3);
-		in.id_number = (const char *)sqlite3_column_text(st, 4);
-		in.birth_date = (const char *)sqlite3_column_text(st, 5);
-		in.phone = (const char *)sqlite3_column_text(st, 6);
-		in.email = (const char *)sqlite3_column_text(st, 7);
-		in.address = (const char *)sqlite3_column_text(st, 8);
-		in.city = (const char *)sqlite3_column_text(st, 9);
-		in.region = (const char *)sqlite3_column_text(st, 10);
+		input_from_row(st, &in);
 		r = match_index_add_row(d->idx, (const char *)sqlite3_column_text(st, 0), &in, &ignore);
 		if (r == CRM_ENOMEM) {
 			rc = crm_fail(err, CRM_ENOMEM, "out of memory building the match index");

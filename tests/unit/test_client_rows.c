@@ -16,6 +16,7 @@
 
 #include <cmocka.h>
 
+#include "db_testutil.h"
 #include "replica.h"
 #include "rows.h"
 #include "search.h"
@@ -82,14 +83,8 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fixture *f = *state;
-	char p[160];
-
 	replica_close(&f->rep);
-	unlink(f->path);
-	snprintf(p, sizeof p, "%s-wal", f->path);
-	unlink(p);
-	snprintf(p, sizeof p, "%s-shm", f->path);
-	unlink(p);
+	dbtu_remove(f->path);
 	rmdir(f->dir);
 	free(f);
 	return 0;

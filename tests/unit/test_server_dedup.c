@@ -17,6 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "db_testutil.h"
 #include "crm_time.h"
 #include "srv_db.h"
 #include "srv_dedup.h"
@@ -67,14 +68,9 @@ static int setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof *f);
 	struct crm_error err;
-	int fd;
 
 	assert_non_null(f);
-	snprintf(f->path, sizeof f->path, "/tmp/test_server_dedup.XXXXXX");
-	fd = mkstemp(f->path);
-	assert_true(fd >= 0);
-	close(fd);
-	unlink(f->path);
+	dbtu_temp_path(f->path, sizeof f->path, "test_server_dedup");
 	assert_int_equal(srv_db_open(f->path, SRV_DB_CREATE | SRV_DB_SYNC, &f->d, &err), CRM_OK);
 	/* alice registered 华信 first; bob typed it in again, with the same phone. */
 	exec(f->d.db,
@@ -98,15 +94,10 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fx *f = *state;
-	char p[80];
 
 	srv_dedup_free(f->dd);
 	srv_db_close(&f->d);
-	unlink(f->path);
-	snprintf(p, sizeof p, "%s-wal", f->path);
-	unlink(p);
-	snprintf(p, sizeof p, "%s-shm", f->path);
-	unlink(p);
+	dbtu_remove(f->path);
 	free(f);
 	return 0;
 }

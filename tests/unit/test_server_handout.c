@@ -21,6 +21,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "db_testutil.h"
 #include "srv_app.h"
 #include "srv_handout.h"
 #include "srv_scope.h"
@@ -63,14 +64,9 @@ static int setup(void **state)
 	struct crm_error err;
 	struct srv_db d;
 	struct srv_session s;
-	int fd;
 
 	assert_non_null(f);
-	snprintf(f->path, sizeof f->path, "/tmp/test_server_handout.XXXXXX");
-	fd = mkstemp(f->path);
-	assert_true(fd >= 0);
-	close(fd);
-	unlink(f->path);
+	dbtu_temp_path(f->path, sizeof f->path, "test_server_handout");
 	assert_int_equal(srv_db_open(f->path, SRV_DB_CREATE | SRV_DB_SYNC, &d, &err), CRM_OK);
 	assert_int_equal(srv_user_add(d.db, "r1", SRV_REP, "east", "pw", &err), CRM_OK);
 	assert_int_equal(srv_user_add(d.db, "r2", SRV_REP, "east", "pw", &err), CRM_OK);
@@ -89,14 +85,9 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fx *f = *state;
-	char p[80];
 
 	srv_app_close(&f->app);
-	unlink(f->path);
-	snprintf(p, sizeof p, "%s-wal", f->path);
-	unlink(p);
-	snprintf(p, sizeof p, "%s-shm", f->path);
-	unlink(p);
+	dbtu_remove(f->path);
 	free(f);
 	return 0;
 }

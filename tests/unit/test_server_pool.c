@@ -18,6 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "db_testutil.h"
 #include "crm_time.h"
 #include "srv_audit.h"
 #include "srv_config.h"
@@ -46,16 +47,11 @@ static int setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof *f);
 	struct crm_error err;
-	int fd;
 
 	assert_non_null(f);
 	assert_int_equal(crm_time_parse(T0_ISO, false, &f->t0), CRM_OK);
 	setenv("CRM_NOW", T0_ISO, 1);
-	snprintf(f->path, sizeof f->path, "/tmp/test_server_pool.XXXXXX");
-	fd = mkstemp(f->path);
-	assert_true(fd >= 0);
-	close(fd);
-	unlink(f->path);
+	dbtu_temp_path(f->path, sizeof f->path, "test_server_pool");
 	assert_int_equal(srv_db_open(f->path, SRV_DB_CREATE | SRV_DB_SYNC, &f->d, &err), CRM_OK);
 	assert_int_equal(srv_user_add(f->d.db, "alice", SRV_REP, "east", "pw", &err), CRM_OK);
 	assert_int_equal(srv_user_add(f->d.db, "carol", SRV_REP, "east", "pw", &err), CRM_OK);
@@ -68,14 +64,9 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fx *f = *state;
-	char p[80];
 
 	srv_db_close(&f->d);
-	unlink(f->path);
-	snprintf(p, sizeof p, "%s-wal", f->path);
-	unlink(p);
-	snprintf(p, sizeof p, "%s-shm", f->path);
-	unlink(p);
+	dbtu_remove(f->path);
 	free(f);
 	unsetenv("CRM_NOW");
 	return 0;

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "db_testutil.h"
 #include "crm_time.h"
 #include "migrate.h"
 #include "srv_app.h"
@@ -40,14 +41,9 @@ static int setup(void **state)
 	struct crm_error err;
 	struct srv_db d;
 	struct srv_session s;
-	int fd;
 
 	assert_non_null(f);
-	snprintf(f->path, sizeof f->path, "/tmp/test_server_sync.XXXXXX");
-	fd = mkstemp(f->path);
-	assert_true(fd >= 0);
-	close(fd);
-	unlink(f->path);
+	dbtu_temp_path(f->path, sizeof f->path, "test_server_sync");
 	assert_int_equal(srv_db_open(f->path, SRV_DB_CREATE | SRV_DB_SYNC, &d, &err), CRM_OK);
 	assert_int_equal(srv_user_add(d.db, "alice", SRV_REP, "east", "pw", &err), CRM_OK);
 	assert_int_equal(srv_user_add(d.db, "bob", SRV_REP, "west", "pw", &err), CRM_OK);
@@ -65,14 +61,9 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fx *f = *state;
-	char p[80];
 
 	srv_app_close(&f->app);
-	unlink(f->path);
-	snprintf(p, sizeof p, "%s-wal", f->path);
-	unlink(p);
-	snprintf(p, sizeof p, "%s-shm", f->path);
-	unlink(p);
+	dbtu_remove(f->path);
 	free(f);
 	return 0;
 }

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "db_testutil.h"
 #include "migrate.h"
 #include "srv_db.h"
 #include "srv_scope.h"
@@ -29,14 +30,9 @@ static int setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof *f);
 	struct crm_error err;
-	int fd;
 
 	assert_non_null(f);
-	snprintf(f->path, sizeof f->path, "/tmp/test_server_users.XXXXXX");
-	fd = mkstemp(f->path);
-	assert_true(fd >= 0);
-	close(fd);
-	unlink(f->path);
+	dbtu_temp_path(f->path, sizeof f->path, "test_server_users");
 	assert_int_equal(srv_db_open(f->path, SRV_DB_CREATE | SRV_DB_SYNC, &f->d, &err), CRM_OK);
 	assert_int_equal(srv_user_add(f->d.db, "alice", SRV_REP, "east", "alice-pw", &err), CRM_OK);
 	assert_int_equal(srv_user_add(f->d.db, "bob", SRV_REP, "west", "bob-pw", &err), CRM_OK);
@@ -49,14 +45,9 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fx *f = *state;
-	char p[80];
 
 	srv_db_close(&f->d);
-	unlink(f->path);
-	snprintf(p, sizeof p, "%s-wal", f->path);
-	unlink(p);
-	snprintf(p, sizeof p, "%s-shm", f->path);
-	unlink(p);
+	dbtu_remove(f->path);
 	free(f);
 	return 0;
 }

@@ -341,14 +341,47 @@ static void test_blocks(void **state)
 	sync_changeset_release(&cs);
 }
 
+/* A decode case against a database: needle in the message, or NULL if accepted. */
+struct db_case {
+	const char *json;
+	const char *needle;
+};
+
+/*
+ * Decodes every case with r's database: accepted ones must give want_rows rows
+ * (0: any), refused ones CRM_EFORMAT naming their needle and leave nothing.
+ */
+static void run_db_cases(const struct db_case *cases, size_t n, size_t want_rows)
+{
+	struct tu_replica r;
+	struct crm_error err;
+
+	tu_open(&r, ":memory:");
+	for (size_t i = 0; i < n; i++) {
+		struct sync_changeset cs;
+		enum crm_err rc = decode(cases[i].json, r.s, &cs, &err);
+
+		if (!cases[i].needle) {
+			assert_int_equal(rc, CRM_OK);
+			if (want_rows)
+				assert_int_equal(cs.nrows, want_rows);
+			sync_changeset_release(&cs);
+			continue;
+		}
+		if (rc != CRM_EFORMAT || !strstr(err.msg, cases[i].needle))
+			fprintf(stderr, "case %zu: rc %d, message: %s\n", i, rc, err.msg);
+		assert_int_equal(rc, CRM_EFORMAT);
+		assert_non_null(strstr(err.msg, cases[i].needle));
+		assert_int_equal(cs.nrows, 0);
+	}
+	tu_close(&r);
+}
+
 #define BLOCK(cols, rows) "[{\"t\":\"customers\",\"c\":" cols ",\"r\":" rows "}]"
 
 static void test_blocks_malformed(void **state)
 {
-	static const struct {
-		const char *json;
-		const char *needle; /* in the message; NULL: accepted */
-	} cases[] = {
+	static const struct db_case cases[] = {
 		{BLOCK("[\"name\",\"amount\"]", "[[\"c1\",\"5\",\"" SA "\",\"x\",5],[\"c2\",\"6\",\"" SA "\",null,null]]"), NULL},
 		{BLOCK("[\"name\"]", "[[\"c1\",\"5\",\"" SA "\"]]"), "one value per column"},
 		{BLOCK("[\"name\"]", "[[\"c1\",\"5\",\"" SA "\",\"x\",\"y\"]]"), "one value per column"},
@@ -367,37 +400,14 @@ static void test_blocks_malformed(void **state)
 		{"[{\"t\":\"customers\",\"c\":[\"name\"],\"r\":[[\"c1\",\"5\",\"" SA "\",\"x\"]],\"f\":[]}]", "unknown key"},
 		{"[{\"t\":\"nope\",\"c\":[\"name\"],\"r\":[[\"c1\",\"5\",\"" SA "\",\"x\"]]}]", "nope"},
 	};
-	struct tu_replica r;
-	struct crm_error err;
 
 	(void)state;
-	tu_open(&r, ":memory:");
-	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-		struct sync_changeset cs;
-		enum crm_err rc = decode(cases[i].json, r.s, &cs, &err);
-
-		if (!cases[i].needle) {
-			assert_int_equal(rc, CRM_OK);
-			assert_int_equal(cs.nrows, 2);
-			assert_int_equal(cs.nfields, 4);
-			sync_changeset_release(&cs);
-			continue;
-		}
-		if (rc != CRM_EFORMAT || !strstr(err.msg, cases[i].needle))
-			fprintf(stderr, "case %zu: rc %d, message: %s\n", i, rc, err.msg);
-		assert_int_equal(rc, CRM_EFORMAT);
-		assert_non_null(strstr(err.msg, cases[i].needle));
-		assert_int_equal(cs.nrows, 0);
-	}
-	tu_close(&r);
+	run_db_cases(cases, sizeof cases / sizeof cases[0], 2);
 }
 
 static void test_types_with_db(void **state)
 {
-	static const struct {
-		const char *json;
-		const char *needle; /* in the message; NULL: accepted */
-	} cases[] = {
+	static const struct db_case cases[] = {
 		{ROW(",\"f\":[[\"name\",\"x\"],[\"amount\",5],[\"lat\",{\"r\":1.5}],[\"notes\",null]]"), NULL},
 		{ROW(",\"f\":[[\"lat\",5]]"), NULL},
 		{ROW(",\"f\":[[\"amount\",{\"i\":\"123456789012345678\"}]]"), NULL},
@@ -409,25 +419,9 @@ static void test_types_with_db(void **state)
 		{ROW(",\"f\":[[\"name\",5]]"), "name"},
 		{ROW(",\"f\":[[\"deleted\",null]]"), "deleted"},
 	};
-	struct tu_replica r;
-	struct crm_error err;
 
 	(void)state;
-	tu_open(&r, ":memory:");
-	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-		struct sync_changeset cs;
-		enum crm_err rc = decode(cases[i].json, r.s, &cs, &err);
-
-		if (!cases[i].needle) {
-			assert_int_equal(rc, CRM_OK);
-			sync_changeset_release(&cs);
-			continue;
-		}
-		assert_int_equal(rc, CRM_EFORMAT);
-		assert_non_null(strstr(err.msg, cases[i].needle));
-		assert_int_equal(cs.nrows, 0);
-	}
-	tu_close(&r);
+	run_db_cases(cases, sizeof cases / sizeof cases[0], 0);
 }
 
 static void test_real_column_survives_apply(void **state)
