@@ -702,7 +702,7 @@ int cmd_sync(int argc, char **argv, struct cli_ctx *ctx)
 		{NULL, NULL, NULL}};
 	static const char *const examples[] = {"crm sync", "crm sync --json", NULL};
 	struct cli_args a;
-	struct replica rep = {0}, aheadrep = {0};
+	struct replica rep = {0};
 	struct http_client h = {0};
 	struct summary sum;
 	struct round rounds[2], *cur = &rounds[0], *next = &rounds[1];
@@ -764,7 +764,7 @@ int cmd_sync(int argc, char **argv, struct cli_ctx *ctx)
 	if (rc == CRM_OK)
 		rc = count_open_conflicts(&rep, &sum.conflicts_before, &err);
 	if (rc == CRM_OK)
-		rc = round_collect(&rep, NULL, 0, push_fields, cur, &err);
+		rc = round_collect(&rep, 0, push_fields, cur, &err);
 	if (rc == CRM_OK)
 		rc = round_envelope(&rep, cur, state_i64(&rep, "cursor"), state_i64(&rep, "ack"), &err);
 	if (rc == CRM_OK)
@@ -776,10 +776,7 @@ int cmd_sync(int argc, char **argv, struct cli_ctx *ctx)
 
 		/* While cur is on the wire: collect the batch after it. */
 		if (cur->pushed && cur->more_out) {
-			if (!aheadrep.db)
-				rc = replica_open(rep.path, &aheadrep, &err);
-			if (rc == CRM_OK)
-				rc = round_collect(&rep, &aheadrep, cur->upto, push_fields, next, &err);
+			rc = round_collect(&rep, cur->upto, push_fields, next, &err);
 			ahead = rc == CRM_OK && next->pushed;
 		}
 		if (round_land(cur) != CRM_OK && rc == CRM_OK) {
@@ -837,7 +834,7 @@ int cmd_sync(int argc, char **argv, struct cli_ctx *ctx)
 		if (prefetch)
 			continue; /* already on the wire */
 		if (!ahead)
-			rc = round_collect(&rep, NULL, 0, push_fields, cur, &err);
+			rc = round_collect(&rep, 0, push_fields, cur, &err);
 		if (rc == CRM_OK)
 			rc = round_envelope(&rep, cur, state_i64(&rep, "cursor"), state_i64(&rep, "ack"),
 					    &err);
@@ -848,7 +845,6 @@ int cmd_sync(int argc, char **argv, struct cli_ctx *ctx)
 	round_land(next);
 	round_release(&rounds[0]);
 	round_release(&rounds[1]);
-	replica_close(&aheadrep);
 	if (progress && sum.rounds > 1)
 		fputc('\n', stderr);
 	if (rc == CRM_OK && progress && search_index_stale(&rep, NULL))

@@ -118,27 +118,13 @@ static enum crm_err round_start(struct replica *rep, struct round *r, struct crm
 	return rc;
 }
 
-enum crm_err round_collect(struct replica *rep, struct replica *ahead, int64_t after,
-				  size_t max_fields, struct round *r, struct crm_error *err)
+enum crm_err round_collect(struct replica *rep, int64_t after, size_t max_fields,
+			   struct round *r, struct crm_error *err)
 {
-	struct replica *src = ahead ? ahead : rep;
-	enum crm_err rc = CRM_OK;
+	enum crm_err rc;
 
 	round_release(r);
-	if (ahead) {
-		char *msg = NULL;
-
-		if (sqlite3_exec(ahead->db, "BEGIN", NULL, NULL, &msg) != SQLITE_OK) {
-			rc = crm_fail(err, CRM_EDB, "sync: %s", msg ? msg : sqlite3_errmsg(ahead->db));
-			sqlite3_free(msg);
-			return rc;
-		}
-		rc = sync_outbox_ack(ahead->sync, after, err);
-	}
-	if (rc == CRM_OK)
-		rc = sync_outbox(src->sync, max_fields, &r->cs, &r->upto, &r->more_out, err);
-	if (ahead)
-		replica_rollback(ahead);
+	rc = sync_outbox_after(rep->sync, after, max_fields, &r->cs, &r->upto, &r->more_out, err);
 	if (rc != CRM_OK)
 		return rc;
 	r->pushed = r->cs.nfields > 0;

@@ -12,9 +12,8 @@
  *
  * - Pushing: the next batch is collected, printed and deflated. The outbox
  *   starts at what the server acknowledged, and the batch on the wire is not
- *   acknowledged yet; so the next one is collected on a second connection
- *   ("ahead") in a transaction that acknowledges the batch on the wire and is
- *   then rolled back: nothing of it stays. It is sent only if the answer of
+ *   acknowledged yet; so the next one is collected past the end of the one on
+ *   the wire (sync_outbox_after), reading only. It is sent only if the answer of
  *   the batch before changed nothing it read (round_answer_quiet); otherwise
  *   it is collected again, as the serial loop would. Its batch id is made
  *   only once the answer before it has committed (round_envelope), so a batch
@@ -69,12 +68,12 @@ void round_release(struct round *r);
 
 /*
  * Collects r's batch (at most max_fields) and starts its request: rep's
- * outbox as it is (ahead NULL), or the outbox after sequence after, read on
- * ahead (a second connection to the same replica) in a transaction that is
- * rolled back. r's previous contents are released first.
+ * outbox past what the server acknowledged, or past sequence after when that
+ * is further (the batch after one still on the wire, not acknowledged yet).
+ * r's previous contents are released first.
  */
-enum crm_err round_collect(struct replica *rep, struct replica *ahead, int64_t after,
-			   size_t max_fields, struct round *r, struct crm_error *err);
+enum crm_err round_collect(struct replica *rep, int64_t after, size_t max_fields,
+			   struct round *r, struct crm_error *err);
 
 /*
  * Finishes r's request (started by round_collect, or now for a request that

@@ -348,8 +348,10 @@ static void drop_empty_rows(struct sync_changeset *cs)
 	cs->nrows = w;
 }
 
-enum crm_err sync_outbox(struct sync_db *s, size_t max_fields, struct sync_changeset *out,
-			 int64_t *upto, bool *more, struct crm_error *err)
+/* The outbox walk from after (0: from what is acknowledged). */
+static enum crm_err outbox_from(struct sync_db *s, int64_t after, size_t max_fields,
+				struct sync_changeset *out, int64_t *upto, bool *more,
+				struct crm_error *err)
 {
 	struct collector c;
 	int64_t acked = db_acked(s), from, bound;
@@ -360,6 +362,10 @@ enum crm_err sync_outbox(struct sync_db *s, size_t max_fields, struct sync_chang
 	/* read before the walk: a later commit elsewhere gets a larger sequence */
 	bound = committed ? db_committed_seq(s) : 0;
 	from = s->outbox_clean > acked ? s->outbox_clean : acked;
+	if (after > from) {
+		from = after;
+		committed = false; /* an empty walk from here says nothing of (acked, after] */
+	}
 	collector_init(&c, s, out);
 	rc = walk(&c, from, s->site, max_fields, SIZE_MAX, upto, more, err);
 	collector_release(&c);
@@ -378,6 +384,19 @@ enum crm_err sync_outbox(struct sync_db *s, size_t max_fields, struct sync_chang
 		*upto = acked;
 	}
 	return CRM_OK;
+}
+
+enum crm_err sync_outbox(struct sync_db *s, size_t max_fields, struct sync_changeset *out,
+			 int64_t *upto, bool *more, struct crm_error *err)
+{
+	return outbox_from(s, 0, max_fields, out, upto, more, err);
+}
+
+enum crm_err sync_outbox_after(struct sync_db *s, int64_t after, size_t max_fields,
+			       struct sync_changeset *out, int64_t *upto, bool *more,
+			       struct crm_error *err)
+{
+	return outbox_from(s, after < 0 ? 0 : after, max_fields, out, upto, more, err);
 }
 
 enum crm_err sync_outbox_ack(struct sync_db *s, int64_t upto, struct crm_error *err)

@@ -152,6 +152,15 @@ enum crm_err sync_row_add_field(struct sync_changeset *cs, struct sync_row *row,
 enum crm_err sync_outbox(struct sync_db *s, size_t max_fields, struct sync_changeset *out,
 			 int64_t *upto, bool *more, struct crm_error *err);
 
+/*
+ * sync_outbox as if everything up to sequence after were acknowledged: the
+ * batch after one that is on the wire and not acknowledged yet. Writes
+ * nothing (after <= the acknowledged point: the same as sync_outbox).
+ */
+enum crm_err sync_outbox_after(struct sync_db *s, int64_t after, size_t max_fields,
+			       struct sync_changeset *out, int64_t *upto, bool *more,
+			       struct crm_error *err);
+
 /* Marks local changes up to sequence upto as acknowledged (idempotent). */
 enum crm_err sync_outbox_ack(struct sync_db *s, int64_t upto, struct crm_error *err);
 

@@ -259,6 +259,57 @@ static void test_outbox_batches(void **state)
 	tu_close(&r);
 }
 
+/* The batch after one on the wire, without acknowledging it: the one that comes next. */
+static void test_outbox_after(void **state)
+{
+	struct tu_replica r;
+	struct crm_error err;
+	struct sync_changeset b1, b2, again;
+	int64_t u1, u2, u3;
+	bool more;
+
+	(void)state;
+	tu_open(&r, ":memory:");
+	tu_exec(r.db, "BEGIN");
+	for (int i = 0; i < 12; i++) {
+		char sql[128];
+
+		snprintf(sql, sizeof sql, "INSERT INTO notes_t(id, body) VALUES('n%02d', 'b')", i);
+		tu_exec(r.db, sql);
+	}
+	tu_exec(r.db, "COMMIT");
+	assert_int_equal(sync_outbox(r.s, 10, &b1, &u1, &more, &err), CRM_OK);
+	assert_true(more);
+	assert_int_equal(b1.nrows, 5);
+	assert_int_equal(sync_outbox_after(r.s, u1, 10, &b2, &u2, &more, &err), CRM_OK);
+	assert_true(u2 > u1);
+	assert_int_equal(b2.nrows, 5);
+	assert_string_not_equal(b2.rows[0].id, b1.rows[0].id);
+	/* nothing was acknowledged: the outbox still starts with the first batch */
+	assert_int_equal(sync_outbox(r.s, 10, &again, &u3, &more, &err), CRM_OK);
+	assert_int_equal(u3, u1);
+	sync_changeset_release(&again);
+	/* once the first is acknowledged, the outbox is what was collected after it */
+	assert_int_equal(sync_outbox_ack(r.s, u1, &err), CRM_OK);
+	assert_int_equal(sync_outbox(r.s, 10, &again, &u3, &more, &err), CRM_OK);
+	assert_int_equal(u3, u2);
+	assert_int_equal(again.nrows, b2.nrows);
+	for (size_t i = 0; i < again.nrows; i++)
+		assert_string_equal(again.rows[i].id, b2.rows[i].id);
+	sync_changeset_release(&again);
+	/* past the end: empty, and an earlier point than acknowledged changes nothing */
+	assert_int_equal(sync_outbox_after(r.s, u2 + 100, 10, &again, &u3, &more, &err), CRM_OK);
+	assert_int_equal(again.nrows, 0);
+	assert_false(more);
+	sync_changeset_release(&again);
+	assert_int_equal(sync_outbox_after(r.s, 0, 10, &again, &u3, &more, &err), CRM_OK);
+	assert_int_equal(u3, u2);
+	sync_changeset_release(&again);
+	sync_changeset_release(&b1);
+	sync_changeset_release(&b2);
+	tu_close(&r);
+}
+
 /* Number of fields sync_outbox offers now (not acknowledged). */
 static size_t outbox_fields(struct tu_replica *r)
 {
@@ -601,6 +652,7 @@ int main(void)
 		cmocka_unit_test(test_upgrade_after_add_column),
 		cmocka_unit_test(test_outbox_batches),
 		cmocka_unit_test(test_outbox_skips_pulled_rows),
+		cmocka_unit_test(test_outbox_after),
 		cmocka_unit_test(test_feed_and_snapshot),
 		cmocka_unit_test(test_evict),
 		cmocka_unit_test(test_state),
