@@ -28,6 +28,7 @@
 #include "srv_import.h"
 #include "srv_poolcmd.h"
 #include "srv_users.h"
+#include "srv_out.h"
 
 #define MAX_PEM (1024 * 1024)
 
@@ -273,15 +274,6 @@ out:
 	return rc;
 }
 
-static void print_padded(const char *s, size_t width)
-{
-	size_t w = crm_utf8_width(s);
-
-	fputs(s, stdout);
-	while (w++ < width)
-		fputc(' ', stdout);
-}
-
 static int user_add(struct opts *o, sqlite3 *db)
 {
 	char pw[SRV_PASSWORD_MAX + 2];
@@ -317,7 +309,6 @@ static int user_list(struct opts *o, sqlite3 *db)
 		return fail(&err);
 	if (o->json) {
 		cJSON *a = cJSON_CreateArray();
-		char *text;
 
 		for (size_t i = 0; a && i < n; i++) {
 			cJSON *x = cJSON_CreateObject();
@@ -335,20 +326,17 @@ static int user_list(struct opts *o, sqlite3 *db)
 			cJSON_AddStringToObject(x, "created_at", when);
 			cJSON_AddItemToArray(a, x);
 		}
-		text = a ? cJSON_Print(a) : NULL;
-		if (text)
-			printf("%s\n", text);
-		free(text);
+		srv_out_json(a);
 		cJSON_Delete(a);
 	} else {
-		print_padded("NAME", 16);
-		print_padded("ROLE", 9);
-		print_padded("TEAM", 16);
+		srv_out_padded("NAME", 16);
+		srv_out_padded("ROLE", 9);
+		srv_out_padded("TEAM", 16);
 		puts("STATUS");
 		for (size_t i = 0; i < n; i++) {
-			print_padded(u[i].name, 16);
-			print_padded(srv_role_name(u[i].role), 9);
-			print_padded(u[i].team[0] ? u[i].team : "-", 16);
+			srv_out_padded(u[i].name, 16);
+			srv_out_padded(srv_role_name(u[i].role), 9);
+			srv_out_padded(u[i].team[0] ? u[i].team : "-", 16);
 			puts(u[i].disabled ? "disabled" : "active");
 		}
 	}
@@ -401,7 +389,6 @@ static int device_list(struct opts *o, sqlite3 *db)
 		return fail(&err);
 	if (o->json) {
 		cJSON *a = cJSON_CreateArray();
-		char *text;
 
 		for (size_t i = 0; a && i < n; i++) {
 			cJSON *x = cJSON_CreateObject();
@@ -426,26 +413,23 @@ static int device_list(struct opts *o, sqlite3 *db)
 			cJSON_AddBoolToObject(x, "revoked", d[i].revoked_at != 0);
 			cJSON_AddItemToArray(a, x);
 		}
-		text = a ? cJSON_Print(a) : NULL;
-		if (text)
-			printf("%s\n", text);
-		free(text);
+		srv_out_json(a);
 		cJSON_Delete(a);
 	} else {
-		print_padded("ID", 38);
-		print_padded("USER", 14);
-		print_padded("DEVICE", 18);
-		print_padded("LAST SYNC", 18);
+		srv_out_padded("ID", 38);
+		srv_out_padded("USER", 14);
+		srv_out_padded("DEVICE", 18);
+		srv_out_padded("LAST SYNC", 18);
 		puts("STATUS");
 		for (size_t i = 0; i < n; i++) {
-			print_padded(d[i].id, 38);
-			print_padded(d[i].user, 14);
-			print_padded(d[i].name, 18);
+			srv_out_padded(d[i].id, 38);
+			srv_out_padded(d[i].user, 14);
+			srv_out_padded(d[i].name, 18);
 			if (d[i].last_seen)
 				crm_time_format_local(d[i].last_seen, when);
 			else
 				snprintf(when, sizeof when, "never");
-			print_padded(when, 18);
+			srv_out_padded(when, 18);
 			puts(d[i].revoked_at ? "revoked" : "active");
 		}
 	}

@@ -15,6 +15,7 @@
 #include "srv_dedup.h"
 #include "srv_args.h"
 #include "srv_pool.h"
+#include "srv_out.h"
 
 #define SCAN_BATCH 200
 
@@ -61,25 +62,6 @@ static int dfail(const struct crm_error *err)
 	return 1;
 }
 
-static void print_json(cJSON *a)
-{
-	char *text = a ? cJSON_Print(a) : NULL;
-
-	if (text)
-		printf("%s\n", text);
-	free(text);
-	cJSON_Delete(a);
-}
-
-static void padded(const char *s, size_t width)
-{
-	size_t w = crm_utf8_width(s);
-
-	fputs(s, stdout);
-	while (w++ < width)
-		fputc(' ', stdout);
-}
-
 /* ---- list --------------------------------------------------------------- */
 
 static int dup_list(struct dup_opts *o, struct srv_db *d)
@@ -101,9 +83,9 @@ static int dup_list(struct dup_opts *o, struct srv_db *d)
 		return 1;
 	}
 	if (!o->json) {
-		padded("A", 38);
-		padded("B", 38);
-		padded("SCORE", 7);
+		srv_out_padded("A", 38);
+		srv_out_padded("B", 38);
+		srv_out_padded("SCORE", 7);
 		puts("NAMES / REASONS");
 	}
 	while (sqlite3_step(st) == SQLITE_ROW) {
@@ -149,12 +131,12 @@ static int dup_list(struct dup_opts *o, struct srv_db *d)
 			bool first = true;
 
 			snprintf(sc, sizeof sc, "%.3f", score);
-			padded(a, 38);
-			padded(b, 38);
-			padded(sc, 7);
+			srv_out_padded(a, 38);
+			srv_out_padded(b, 38);
+			srv_out_padded(sc, 7);
 			printf("%s (%s) / %s (%s)\n", na ? na : "", oa ? oa : "pool", nb ? nb : "",
 			       ob ? ob : "pool");
-			padded("", 83);
+			srv_out_padded("", 83);
 			cJSON_ArrayForEach(r, reasons) {
 				if (cJSON_IsString(r))
 					printf("%s%s", first ? "" : ", ", r->valuestring);
@@ -166,11 +148,10 @@ static int dup_list(struct dup_opts *o, struct srv_db *d)
 	}
 	sqlite3_finalize(st);
 	if (o->json)
-		print_json(arr);
-	else {
-		cJSON_Delete(arr);
+		srv_out_json(arr);
+	else
 		printf("%zu pair%s to review\n", n, n == 1 ? "" : "s");
-	}
+	cJSON_Delete(arr);
 	return 0;
 }
 
@@ -242,9 +223,8 @@ static int dup_log(struct dup_opts *o, struct srv_db *d)
 	}
 	sqlite3_finalize(st);
 	if (o->json)
-		print_json(arr);
-	else
-		cJSON_Delete(arr);
+		srv_out_json(arr);
+	cJSON_Delete(arr);
 	return 0;
 }
 
@@ -341,7 +321,8 @@ static int dup_merge(struct dup_opts *o, struct srv_db *d)
 			cJSON_AddNumberToObject(x, "filled", (double)info.filled);
 			cJSON_AddNumberToObject(x, "conflicts", (double)info.conflicts);
 		}
-		print_json(x);
+		srv_out_json(x);
+		cJSON_Delete(x);
 		return 0;
 	}
 	printf("merged %s (%s) into %s (%s), registered first: %zu row%s moved, %zu field%s filled, "

@@ -15,6 +15,7 @@
 #include "srv_config.h"
 #include "srv_db.h"
 #include "srv_pool.h"
+#include "srv_out.h"
 
 /* ---- admin commands --------------------------------------------------- */
 
@@ -55,24 +56,6 @@ static int pparse(int argc, char **argv, struct popts *o)
 	if (rc == 0 && limit)
 		rc = srv_args_count("--limit", limit, &o->limit);
 	return rc ? rc : srv_args_need_db(o->db);
-}
-
-static void print_padded(const char *s, size_t width)
-{
-	size_t w = crm_utf8_width(s);
-
-	fputs(s, stdout);
-	while (w++ < width)
-		fputc(' ', stdout);
-}
-
-static void print_json(cJSON *j)
-{
-	char *text = j ? cJSON_Print(j) : NULL;
-
-	if (text)
-		printf("%s\n", text);
-	free(text);
 }
 
 static const char *or_pool(const char *owner)
@@ -157,18 +140,18 @@ static int config_run(struct popts *o, sqlite3 *db)
 			else
 				cJSON_AddBoolToObject(m, e[i].key, strcmp(e[i].value, "on") == 0);
 		}
-		print_json(m);
+		srv_out_json(m);
 		cJSON_Delete(m);
 		goto out;
 	}
-	print_padded("KEY", 26);
-	print_padded("VALUE", 8);
-	print_padded("", 10);
+	srv_out_padded("KEY", 26);
+	srv_out_padded("VALUE", 8);
+	srv_out_padded("", 10);
 	puts("MEANING");
 	for (size_t i = 0; i < n; i++) {
-		print_padded(e[i].key, 26);
-		print_padded(e[i].value, 8);
-		print_padded(e[i].is_default ? "(default)" : "", 10);
+		srv_out_padded(e[i].key, 26);
+		srv_out_padded(e[i].value, 8);
+		srv_out_padded(e[i].is_default ? "(default)" : "", 10);
 		puts(e[i].help);
 	}
 out:
@@ -204,7 +187,7 @@ static int recycle_run(struct popts *o, sqlite3 *db)
 		}
 		if (root)
 			cJSON_AddNumberToObject(root, "count", (double)n);
-		print_json(root);
+		srv_out_json(root);
 		cJSON_Delete(root);
 	} else {
 		printf("recycled %zu customer%s to the pool\n", n, n == 1 ? "" : "s");
@@ -230,14 +213,14 @@ static int list_run(struct popts *o, sqlite3 *db)
 	if (srv_pool_list(db, o->city, o->industry, o->limit, &a, &err) != CRM_OK)
 		return pfail(&err);
 	if (o->json) {
-		print_json(a);
+		srv_out_json(a);
 		cJSON_Delete(a);
 		return 0;
 	}
-	print_padded("ID", 38);
-	print_padded("NAME", 32);
-	print_padded("CITY", 12);
-	print_padded("INDUSTRY", 14);
+	srv_out_padded("ID", 38);
+	srv_out_padded("NAME", 32);
+	srv_out_padded("CITY", 12);
+	srv_out_padded("INDUSTRY", 14);
 	puts("PREVIOUS OWNER");
 	cJSON_ArrayForEach(x, a)
 	{
@@ -249,7 +232,7 @@ static int list_run(struct popts *o, sqlite3 *db)
 			const char *s = cJSON_IsString(v) ? v->valuestring : "-";
 
 			if (widths[k])
-				print_padded(s, widths[k]);
+				srv_out_padded(s, widths[k]);
 			else
 				puts(s);
 		}
@@ -376,14 +359,14 @@ static int audit_run(struct popts *o, sqlite3 *db)
 			cJSON_AddStringToObject(x, "reason", v[i].reason);
 			cJSON_AddItemToArray(a, x);
 		}
-		print_json(a);
+		srv_out_json(a);
 		cJSON_Delete(a);
 	} else {
 		printf("ownership of customer %s\n", id);
-		print_padded("WHEN (UTC)", 18);
-		print_padded("FROM", 14);
-		print_padded("TO", 14);
-		print_padded("BY", 14);
+		srv_out_padded("WHEN (UTC)", 18);
+		srv_out_padded("FROM", 14);
+		srv_out_padded("TO", 14);
+		srv_out_padded("BY", 14);
 		puts("WHY");
 		for (size_t i = 0; i < n; i++) {
 			char when[CRM_TIME_ISO_MAX];
@@ -391,10 +374,10 @@ static int audit_run(struct popts *o, sqlite3 *db)
 			crm_time_format_utc(v[i].at, when);
 			when[16] = '\0';
 			when[10] = ' ';
-			print_padded(when, 18);
-			print_padded(or_pool(v[i].old_owner), 14);
-			print_padded(or_pool(v[i].new_owner), 14);
-			print_padded(v[i].by[0] ? v[i].by : "-", 14);
+			srv_out_padded(when, 18);
+			srv_out_padded(or_pool(v[i].old_owner), 14);
+			srv_out_padded(or_pool(v[i].new_owner), 14);
+			srv_out_padded(v[i].by[0] ? v[i].by : "-", 14);
 			puts(v[i].reason);
 		}
 		if (n == 0)
