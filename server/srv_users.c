@@ -204,36 +204,42 @@ out:
 	return rc;
 }
 
-enum crm_err srv_user_list(sqlite3 *db, struct srv_user **list, size_t *n,
-			   struct crm_error *err)
+/* Reads one row of a list at column 0 into the element at out. */
+typedef void (*row_reader)(sqlite3_stmt *st, void *out);
+
+/*
+ * Every row sql yields, read by read into a malloc()ed array of elem-byte
+ * elements (*list, *n; empty on failure). what names the list in errors.
+ */
+static enum crm_err list_rows(sqlite3 *db, const char *sql, size_t elem, row_reader read,
+			      const char *what, void **list, size_t *n, struct crm_error *err)
 {
 	sqlite3_stmt *st = NULL;
 	enum crm_err rc = CRM_OK;
-	struct srv_user *v = NULL;
+	char *v = NULL;
 	size_t len = 0, cap = 0;
 	int step;
 
-	if (sqlite3_prepare_v2(db, "SELECT " USER_COLS " FROM srv_users u ORDER BY u.name", -1,
-			       &st, NULL) != SQLITE_OK) {
-		rc = db_fail(db, err, "list users");
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
+		rc = db_fail(db, err, what);
 		goto out;
 	}
 	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
 		if (len == cap) {
 			size_t ncap = cap ? cap * 2 : 16;
-			struct srv_user *nv = realloc(v, ncap * sizeof *nv);
+			char *nv = realloc(v, ncap * elem);
 
 			if (!nv) {
-				rc = crm_fail(err, CRM_ENOMEM, "list users: out of memory");
+				rc = crm_fail(err, CRM_ENOMEM, "%s: out of memory", what);
 				goto out;
 			}
 			v = nv;
 			cap = ncap;
 		}
-		read_user(st, 0, &v[len++]);
+		read(st, v + len++ * elem);
 	}
 	if (step != SQLITE_DONE)
-		rc = db_fail(db, err, "list users");
+		rc = db_fail(db, err, what);
 out:
 	sqlite3_finalize(st);
 	if (rc != CRM_OK) {
@@ -243,6 +249,22 @@ out:
 	}
 	*list = v;
 	*n = len;
+	return rc;
+}
+
+static void read_user_row(sqlite3_stmt *st, void *out)
+{
+	read_user(st, 0, out);
+}
+
+enum crm_err srv_user_list(sqlite3 *db, struct srv_user **list, size_t *n,
+			   struct crm_error *err)
+{
+	void *v = NULL;
+	enum crm_err rc = list_rows(db, "SELECT " USER_COLS " FROM srv_users u ORDER BY u.name",
+				    sizeof **list, read_user_row, "list users", &v, n, err);
+
+	*list = v;
 	return rc;
 }
 
@@ -423,45 +445,19 @@ out:
 	return rc;
 }
 
+static void read_device_row(sqlite3_stmt *st, void *out)
+{
+	read_device(st, 0, out);
+}
+
 enum crm_err srv_device_list(sqlite3 *db, struct srv_device **list, size_t *n,
 			     struct crm_error *err)
 {
-	sqlite3_stmt *st = NULL;
-	enum crm_err rc = CRM_OK;
-	struct srv_device *v = NULL;
-	size_t len = 0, cap = 0;
-	int step;
+	void *v = NULL;
+	enum crm_err rc = list_rows(db, "SELECT " DEVICE_COLS " FROM srv_devices d ORDER BY d.id DESC",
+				    sizeof **list, read_device_row, "list devices", &v, n, err);
 
-	if (sqlite3_prepare_v2(db, "SELECT " DEVICE_COLS " FROM srv_devices d ORDER BY d.id DESC",
-			       -1, &st, NULL) != SQLITE_OK) {
-		rc = db_fail(db, err, "list devices");
-		goto out;
-	}
-	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-		if (len == cap) {
-			size_t ncap = cap ? cap * 2 : 16;
-			struct srv_device *nv = realloc(v, ncap * sizeof *nv);
-
-			if (!nv) {
-				rc = crm_fail(err, CRM_ENOMEM, "list devices: out of memory");
-				goto out;
-			}
-			v = nv;
-			cap = ncap;
-		}
-		read_device(st, 0, &v[len++]);
-	}
-	if (step != SQLITE_DONE)
-		rc = db_fail(db, err, "list devices");
-out:
-	sqlite3_finalize(st);
-	if (rc != CRM_OK) {
-		free(v);
-		v = NULL;
-		len = 0;
-	}
 	*list = v;
-	*n = len;
 	return rc;
 }
 
