@@ -356,10 +356,8 @@ static int deal_stage(int argc, char **argv, struct cli_ctx *ctx)
 	}
 	if (rc == CRM_OK)
 		rc = rows_update(rep.db, &r, set, &err);
-	if (rc == CRM_OK) {
-		row_release(&r);
-		rc = rows_get(rep.db, t, id, &r, &err);
-	}
+	if (rc == CRM_OK)
+		rc = rows_reload(rep.db, &r, &err);
 	rc = replica_finish(&rep, rc, &err);
 	if (rc != CRM_OK) {
 		status = cli_report("deal stage", &err);
@@ -425,10 +423,8 @@ static int task_done(int argc, char **argv, struct cli_ctx *ctx)
 		rc = entry_put(&r, "done_at", a.extra[0] ? a.extra[0] : "now", set, NULL, &err);
 	if (rc == CRM_OK && !already)
 		rc = rows_update(rep.db, &r, set, &err);
-	if (rc == CRM_OK) {
-		row_release(&r);
-		rc = rows_get(rep.db, t, id, &r, &err);
-	}
+	if (rc == CRM_OK)
+		rc = rows_reload(rep.db, &r, &err);
 	rc = replica_finish(&rep, rc, &err);
 	if (rc != CRM_OK) {
 		status = cli_report("task done", &err);

@@ -426,10 +426,8 @@ static int customer_edit(int argc, char **argv, struct cli_ctx *ctx)
 		rc = dup_check(&rep, &r, &err);
 	if (rc == CRM_OK && changed)
 		rc = rows_update(rep.db, &r, set, &err);
-	if (rc == CRM_OK) {
-		row_release(&r);
-		rc = rows_get(rep.db, t, id, &r, &err);
-	}
+	if (rc == CRM_OK)
+		rc = rows_reload(rep.db, &r, &err);
 	rc = replica_finish(&rep, rc, &err);
 	if (rc != CRM_OK) {
 		status = cli_report("customer edit", &err);

@@ -423,6 +423,22 @@ out:
 	return rc;
 }
 
+enum crm_err rows_reload(sqlite3 *db, struct row *r, struct crm_error *err)
+{
+	const struct schema_table *t = r->t;
+	const char *have = row_text(r, "id");
+	char *id = have ? strdup(have) : NULL;
+	enum crm_err rc;
+
+	if (!id)
+		return crm_fail(err, have ? CRM_ENOMEM : CRM_EINTERNAL, "reload: %s",
+				have ? "out of memory" : "the row has no id");
+	row_release(r);
+	rc = rows_get(db, t, id, r, err);
+	free(id);
+	return rc;
+}
+
 /* ---- REF resolution -------------------------------------------------- */
 
 struct candidates {

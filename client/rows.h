@@ -82,6 +82,9 @@ enum crm_err rows_delete(sqlite3 *db, const struct schema_table *t, const char *
 enum crm_err rows_get(sqlite3 *db, const struct schema_table *t, const char *id, struct row *r,
 		      struct crm_error *err);
 
+/* Reads r's own row (its table, its id) again into r, after a write. */
+enum crm_err rows_reload(sqlite3 *db, struct row *r, struct crm_error *err);
+
 /*
  * Appends to out the rows of `SELECT <all columns> FROM t <tail>`, where tail
  * is SQL written by the program ("WHERE customer_id = ?1 ORDER BY ...") and
