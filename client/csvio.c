@@ -25,12 +25,10 @@ struct importer {
 	const struct csvio_options *opt;
 	struct csvio_report *rep;
 	struct crm_error *err;
-	enum crm_err fatal;          /* stops the import (bad header, memory, SQL) */
 
 	const struct csv_record *rec; /* the record being read (csv_read's) */
 
 	/* the header */
-	bool have_header;
 	size_t ncols;
 	enum hkind kind[MAX_FIELDS];
 	int col[MAX_FIELDS];
@@ -145,7 +143,6 @@ static enum crm_err read_header(struct importer *im)
 						name);
 	}
 	im->ncols = im->rec->n;
-	im->have_header = true;
 	return CRM_OK;
 }
 
@@ -333,40 +330,45 @@ out:
 	return rc;
 }
 
-static enum crm_err on_record(void *ctx, const struct csv_record *rec, struct crm_error *err)
+static enum crm_err on_header(void *ctx, const struct csv_record *rec, struct crm_error *err)
 {
 	struct importer *im = ctx;
-	struct crm_error rerr;
 	enum crm_err rc;
 
 	(void)err; /* im->err is the same */
 	im->rec = rec;
-	if (!im->have_header) {
-		im->fatal = read_header(im);
-		goto out;
-	}
+	rc = read_header(im);
+	im->rec = NULL;
+	return rc;
+}
+
+static enum crm_err on_row(void *ctx, const struct csv_record *rec, struct crm_error *why)
+{
+	struct importer *im = ctx;
+	enum crm_err rc;
+
+	im->rec = rec;
 	im->seen++;
-	crm_error_clear(&rerr);
-	if (sqlite3_exec(im->db, "SAVEPOINT csv_row", NULL, NULL, NULL) != SQLITE_OK) {
-		im->fatal = crm_fail(im->err, CRM_EDB, "%s", sqlite3_errmsg(im->db));
-		goto out;
-	}
-	rc = import_row(im, &rerr);
-	if (rc == CRM_OK) {
+	rc = import_row(im, why);
+	if (rc == CRM_OK)
 		im->rep->imported++;
-	} else {
-		sqlite3_exec(im->db, "ROLLBACK TO csv_row", NULL, NULL, NULL);
-		if (rc == CRM_ENOMEM || rc == CRM_EINTERNAL)
-			im->fatal = crm_fail(im->err, rc, "%s", rerr.msg);
-		else
-			im->fatal = refuse(im, rerr.msg);
-	}
-	sqlite3_exec(im->db, "RELEASE csv_row", NULL, NULL, NULL);
 	if (im->opt->progress && im->seen % PROGRESS_EVERY == 0)
 		im->opt->progress(im->opt->progress_ctx, im->seen);
-out:
 	im->rec = NULL;
-	return im->fatal;
+	return rc;
+}
+
+static enum crm_err on_refused(void *ctx, const struct csv_record *rec, const char *reason,
+			       struct crm_error *err)
+{
+	struct importer *im = ctx;
+	enum crm_err rc;
+
+	(void)err; /* im->err is the same */
+	im->rec = rec;
+	rc = refuse(im, reason);
+	im->rec = NULL;
+	return rc;
 }
 
 enum crm_err csvio_import(sqlite3 *db, const struct schema_table *t, FILE *in,
@@ -391,7 +393,11 @@ enum crm_err csvio_import(sqlite3 *db, const struct schema_table *t, FILE *in,
 			im.rowid0 = sqlite3_column_int64(st, 0);
 		sqlite3_finalize(st);
 	}
-	rc = csv_read(in, on_record, &im, err);
+	{
+		const struct csv_rows rows = {db, on_header, on_row, on_refused, &im};
+
+		rc = csv_read_rows(in, &rows, err);
+	}
 	free(im.added);
 	return rc;
 }

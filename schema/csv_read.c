@@ -133,3 +133,41 @@ enum crm_err csv_read(FILE *in, csv_read_fn fn, void *ctx, struct crm_error *err
 	free(line);
 	return r.fatal;
 }
+
+struct rows_reader {
+	const struct csv_rows *cb;
+	bool header_done;
+};
+
+static enum crm_err rows_record(void *ctx, const struct csv_record *rec, struct crm_error *err)
+{
+	struct rows_reader *rr = ctx;
+	const struct csv_rows *cb = rr->cb;
+	struct crm_error why;
+	enum crm_err rc;
+
+	if (!rr->header_done) {
+		rr->header_done = true;
+		return cb->header(cb->ctx, rec, err);
+	}
+	if (sqlite3_exec(cb->db, "SAVEPOINT csv_row", NULL, NULL, NULL) != SQLITE_OK)
+		return crm_fail(err, CRM_EDB, "line %ld: %s", rec->line, sqlite3_errmsg(cb->db));
+	crm_error_clear(&why);
+	rc = cb->row(cb->ctx, rec, &why);
+	if (rc != CRM_OK) {
+		sqlite3_exec(cb->db, "ROLLBACK TO csv_row", NULL, NULL, NULL);
+		if (rc == CRM_ENOMEM || rc == CRM_EINTERNAL)
+			rc = crm_fail(err, rc, "line %ld: %s", rec->line, why.msg);
+		else
+			rc = cb->refused(cb->ctx, rec, why.msg[0] ? why.msg : crm_strerror(rc), err);
+	}
+	sqlite3_exec(cb->db, "RELEASE csv_row", NULL, NULL, NULL);
+	return rc;
+}
+
+enum crm_err csv_read_rows(FILE *in, const struct csv_rows *rows, struct crm_error *err)
+{
+	struct rows_reader rr = {rows, false};
+
+	return csv_read(in, rows_record, &rr, err);
+}

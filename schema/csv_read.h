@@ -14,6 +14,8 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include <sqlite3.h>
+
 #include "crm_err.h"
 
 #define CSV_READ_MAX_FIELDS 64
@@ -38,5 +40,24 @@ typedef enum crm_err (*csv_read_fn)(void *ctx, const struct csv_record *rec,
  * CRM_EIO if in cannot be read, CRM_ENOMEM.
  */
 enum crm_err csv_read(FILE *in, csv_read_fn fn, void *ctx, struct crm_error *err);
+
+/*
+ * An import of one row per record into db, as both importers do it: the first
+ * record is the header, every later one is written by row() inside a SAVEPOINT
+ * of its own. A row that fails is undone; CRM_ENOMEM and CRM_EINTERNAL stop
+ * the import ("line N: ..." in err), any other failure is handed to refused()
+ * with its reason, which returns CRM_OK to go on or an error (in err) to stop.
+ */
+struct csv_rows {
+	sqlite3 *db;
+	csv_read_fn header;
+	csv_read_fn row;
+	enum crm_err (*refused)(void *ctx, const struct csv_record *rec, const char *reason,
+				struct crm_error *err);
+	void *ctx;
+};
+
+/* csv_read over rows (see struct csv_rows); the result as csv_read's. */
+enum crm_err csv_read_rows(FILE *in, const struct csv_rows *rows, struct crm_error *err);
 
 #endif

@@ -42,12 +42,10 @@ struct importer {
 	const char *owner; /* --owner, or NULL */
 	const char *by;
 	struct crm_error *err;
-	enum crm_err fatal;
 
 	const struct csv_record *rec; /* the record being read (csv_read's) */
 
 	/* the header */
-	bool have_header;
 	size_t ncols;
 	int col[MAX_FIELDS]; /* column index in t, or COL_IGNORED */
 	char ignored[256];
@@ -111,7 +109,6 @@ static enum crm_err read_header(struct importer *im)
 						im->rec->line, name);
 	}
 	im->ncols = im->rec->n;
-	im->have_header = true;
 	return CRM_OK;
 }
 
@@ -339,36 +336,41 @@ out:
 	return rc;
 }
 
-static enum crm_err on_record(void *ctx, const struct csv_record *rec, struct crm_error *err)
+static enum crm_err on_header(void *ctx, const struct csv_record *rec, struct crm_error *err)
 {
 	struct importer *im = ctx;
-	struct crm_error rerr;
 	enum crm_err rc;
 
 	(void)err; /* im->err is the same */
 	im->rec = rec;
-	if (!im->have_header) {
-		im->fatal = read_header(im);
-		goto out;
-	}
-	im->rows++;
-	crm_error_clear(&rerr);
-	if (sqlite3_exec(im->db, "SAVEPOINT import_row", NULL, NULL, NULL) != SQLITE_OK) {
-		im->fatal = crm_fail(im->err, CRM_EDB, "%s", sqlite3_errmsg(im->db));
-		goto out;
-	}
-	rc = import_row(im, &rerr);
-	if (rc != CRM_OK) {
-		sqlite3_exec(im->db, "ROLLBACK TO import_row", NULL, NULL, NULL);
-		if (rc == CRM_ENOMEM || rc == CRM_EINTERNAL)
-			im->fatal = crm_fail(im->err, rc, "line %ld: %s", rec->line, rerr.msg);
-		else
-			im->fatal = refuse(im, rerr.msg);
-	}
-	sqlite3_exec(im->db, "RELEASE import_row", NULL, NULL, NULL);
-out:
+	rc = read_header(im);
 	im->rec = NULL;
-	return im->fatal;
+	return rc;
+}
+
+static enum crm_err on_row(void *ctx, const struct csv_record *rec, struct crm_error *why)
+{
+	struct importer *im = ctx;
+	enum crm_err rc;
+
+	im->rec = rec;
+	im->rows++;
+	rc = import_row(im, why);
+	im->rec = NULL;
+	return rc;
+}
+
+static enum crm_err on_refused(void *ctx, const struct csv_record *rec, const char *reason,
+			       struct crm_error *err)
+{
+	struct importer *im = ctx;
+	enum crm_err rc;
+
+	(void)err; /* im->err is the same */
+	im->rec = rec;
+	rc = refuse(im, reason);
+	im->rec = NULL;
+	return rc;
 }
 
 /* ---- commands ----------------------------------------------------------- */
@@ -447,8 +449,12 @@ int srv_cmd_import(int argc, char **argv)
 	txn = true;
 	/* The whole pool, read inside the transaction: nothing slips in between. */
 	rc = srv_dedup_open(d.db, &im.dedup, &err);
-	if (rc == CRM_OK)
-		rc = csv_read(in, on_record, &im, im.err);
+	{
+		const struct csv_rows rows = {d.db, on_header, on_row, on_refused, &im};
+
+		if (rc == CRM_OK)
+			rc = csv_read_rows(in, &rows, im.err);
+	}
 	if (rc != CRM_OK)
 		goto out;
 	if (im.nrefused && !o.skip_bad) {
