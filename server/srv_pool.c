@@ -269,6 +269,28 @@ static void start_change(struct srv_pool_change *ch, const char *id)
 	snprintf(ch->customer, sizeof ch->customer, "%s", id);
 }
 
+/*
+ * Reads the customer a pool operation is about into c and notes its name and
+ * owner in ch; a customer that does not exist, was deleted or merged away is
+ * refused (CRM_ENOTFOUND, ch marked "notfound").
+ */
+static enum crm_err read_live(sqlite3 *db, const char *customer, struct cust *c,
+			      struct srv_pool_change *ch, struct crm_error *err)
+{
+	enum crm_err rc = read_customer(db, customer, c, err);
+
+	if (rc != CRM_OK)
+		return rc;
+	snprintf(ch->name, sizeof ch->name, "%s", c->name);
+	snprintf(ch->old_owner, sizeof ch->old_owner, "%s", c->owner);
+	if (!c->found || !c->live) {
+		refuse(ch, "notfound");
+		return crm_fail(err, CRM_ENOTFOUND, "customer %s %s", customer,
+				c->found ? "was deleted or merged into another" : "does not exist");
+	}
+	return CRM_OK;
+}
+
 /* ---- claim ----------------------------------------------------------- */
 
 enum crm_err srv_pool_claim(sqlite3 *db, const struct srv_user *who, const char *customer,
@@ -287,17 +309,9 @@ enum crm_err srv_pool_claim(sqlite3 *db, const struct srv_user *who, const char 
 		return rc;
 	rc = srv_config_rules(db, &rules, err);
 	if (rc == CRM_OK)
-		rc = read_customer(db, customer, &c, err);
+		rc = read_live(db, customer, &c, ch, err);
 	if (rc != CRM_OK)
 		goto out;
-	snprintf(ch->name, sizeof ch->name, "%s", c.name);
-	snprintf(ch->old_owner, sizeof ch->old_owner, "%s", c.owner);
-	if (!c.found || !c.live) {
-		refuse(ch, "notfound");
-		rc = crm_fail(err, CRM_ENOTFOUND, "customer %s %s", customer,
-			      c.found ? "was deleted or merged into another" : "does not exist");
-		goto out;
-	}
 	if (strcmp(c.owner, who->name) == 0) {
 		snprintf(ch->new_owner, sizeof ch->new_owner, "%s", who->name);
 		ch->unchanged = true;
@@ -388,17 +402,9 @@ enum crm_err srv_pool_release(sqlite3 *db, const struct srv_user *who, const cha
 	rc = srv_db_begin(db, err);
 	if (rc != CRM_OK)
 		return rc;
-	rc = read_customer(db, customer, &c, err);
+	rc = read_live(db, customer, &c, ch, err);
 	if (rc != CRM_OK)
 		goto out;
-	snprintf(ch->name, sizeof ch->name, "%s", c.name);
-	snprintf(ch->old_owner, sizeof ch->old_owner, "%s", c.owner);
-	if (!c.found || !c.live) {
-		refuse(ch, "notfound");
-		rc = crm_fail(err, CRM_ENOTFOUND, "customer %s %s", customer,
-			      c.found ? "was deleted or merged into another" : "does not exist");
-		goto out;
-	}
 	if (!c.owner[0]) {
 		ch->unchanged = true;
 		goto out;
@@ -463,17 +469,9 @@ enum crm_err srv_pool_assign(sqlite3 *db, const struct srv_user *who, const char
 			      uerr.code == CRM_OK ? " (disabled)" : "");
 		goto out;
 	}
-	rc = read_customer(db, customer, &c, err);
+	rc = read_live(db, customer, &c, ch, err);
 	if (rc != CRM_OK)
 		goto out;
-	snprintf(ch->name, sizeof ch->name, "%s", c.name);
-	snprintf(ch->old_owner, sizeof ch->old_owner, "%s", c.owner);
-	if (!c.found || !c.live) {
-		refuse(ch, "notfound");
-		rc = crm_fail(err, CRM_ENOTFOUND, "customer %s %s", customer,
-			      c.found ? "was deleted or merged into another" : "does not exist");
-		goto out;
-	}
 	if (who && who->role == SRV_MANAGER) {
 		if (c.owner[0] && !manages(db, who, c.owner)) {
 			refuse(ch, "forbidden");
