@@ -177,36 +177,6 @@ static int row_write(struct sync_db *s, struct db_table *t, const char *rid,
 	return step;
 }
 
-static enum crm_err read_in_place(struct sync_db *s, struct db_table *t, int ci, const char *rid,
-				  struct sync_value *v, struct crm_error *err)
-{
-	struct db_col *c = &t->cols[ci];
-	enum crm_err rc = CRM_OK;
-	int step;
-
-	memset(v, 0, sizeof *v);
-	if (!c->get) {
-		char sql[512];
-
-		snprintf(sql, sizeof sql, "SELECT \"%s\" FROM \"%s\" WHERE \"%s\" = ?1", c->name,
-			 t->name, t->pk);
-		rc = db_prepare(s, sql, &c->get, err);
-		if (rc != CRM_OK)
-			return rc;
-	}
-	sqlite3_bind_text(c->get, 1, rid, -1, SQLITE_STATIC);
-	step = sqlite3_step(c->get);
-	if (step == SQLITE_ROW) {
-		if (db_value_from_column(c->get, 0, v) != CRM_OK)
-			rc = crm_fail(err, CRM_ENOMEM, "value");
-	} else if (step != SQLITE_DONE) {
-		rc = db_fail(s, err, "read value");
-	}
-	sqlite3_reset(c->get);
-	sqlite3_clear_bindings(c->get);
-	return rc;
-}
-
 static enum crm_err add_pending(struct row_work *w, struct sync_db *s, struct db_table *t,
 				const char *rid, int ci, const struct sync_field *f, bool f_loses,
 				const struct version *p, struct crm_error *err)
@@ -244,7 +214,9 @@ static enum crm_err add_pending(struct row_work *w, struct sync_db *s, struct db
 		}
 		rc = CRM_OK;
 	} else {
-		rc = read_in_place(s, t, ci, rid, &pc->in_place, err);
+		bool found; /* an absent row holds NULL */
+
+		rc = db_col_value(s, t, ci, rid, &pc->in_place, &found, err);
 	}
 	if (rc == CRM_OK)
 		w->npc++;

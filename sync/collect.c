@@ -84,38 +84,6 @@ struct collector {
 	struct crm_buf key;
 };
 
-static enum crm_err col_value(struct sync_db *s, struct db_table *t, int ci, const char *rid,
-			      struct sync_value *v, bool *found, struct crm_error *err)
-{
-	struct db_col *c = &t->cols[ci];
-	enum crm_err rc = CRM_OK;
-	int step;
-
-	*found = false;
-	memset(v, 0, sizeof *v);
-	if (!c->get) {
-		char sql[512];
-
-		snprintf(sql, sizeof sql, "SELECT \"%s\" FROM \"%s\" WHERE \"%s\" = ?1", c->name,
-			 t->name, t->pk);
-		rc = db_prepare(s, sql, &c->get, err);
-		if (rc != CRM_OK)
-			return rc;
-	}
-	sqlite3_bind_text(c->get, 1, rid, -1, SQLITE_STATIC);
-	step = sqlite3_step(c->get);
-	if (step == SQLITE_ROW) {
-		*found = true;
-		if (db_value_from_column(c->get, 0, v) != CRM_OK)
-			rc = crm_fail(err, CRM_ENOMEM, "value");
-	} else if (step != SQLITE_DONE) {
-		rc = db_fail(s, err, "read value");
-	}
-	sqlite3_reset(c->get);
-	sqlite3_clear_bindings(c->get);
-	return rc;
-}
-
 /* Copies a site id (36 characters, or fewer) without printf. */
 static void site_copy(char out[37], const char *s)
 {
@@ -238,7 +206,7 @@ static enum crm_err collect_one(struct collector *c, const struct db_clock *ck, 
 
 		if (ci < 0)
 			return CRM_OK; /* column dropped */
-		rc = col_value(c->s, t, ci, rid, &v, &found, err);
+		rc = db_col_value(c->s, t, ci, rid, &v, &found, err);
 		if (rc != CRM_OK || !found)
 			return rc;
 		return add_field(c->out, row, ck->col, &v, ck->hlc, ck->site, ck->base_hlc,

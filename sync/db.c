@@ -65,6 +65,38 @@ struct db_table *db_table_find(struct sync_db *s, const char *name)
 	return NULL;
 }
 
+enum crm_err db_col_value(struct sync_db *s, struct db_table *t, int ci, const char *rid,
+			  struct sync_value *v, bool *found, struct crm_error *err)
+{
+	struct db_col *c = &t->cols[ci];
+	enum crm_err rc = CRM_OK;
+	int step;
+
+	*found = false;
+	memset(v, 0, sizeof *v);
+	if (!c->get) {
+		char sql[512];
+
+		snprintf(sql, sizeof sql, "SELECT \"%s\" FROM \"%s\" WHERE \"%s\" = ?1", c->name,
+			 t->name, t->pk);
+		rc = db_prepare(s, sql, &c->get, err);
+		if (rc != CRM_OK)
+			return rc;
+	}
+	sqlite3_bind_text(c->get, 1, rid, -1, SQLITE_STATIC);
+	step = sqlite3_step(c->get);
+	if (step == SQLITE_ROW) {
+		*found = true;
+		if (db_value_from_column(c->get, 0, v) != CRM_OK)
+			rc = crm_fail(err, CRM_ENOMEM, "value");
+	} else if (step != SQLITE_DONE) {
+		rc = db_fail(s, err, "read value");
+	}
+	sqlite3_reset(c->get);
+	sqlite3_clear_bindings(c->get);
+	return rc;
+}
+
 int db_col_find_from(const struct db_table *t, const char *name, int hint)
 {
 	if (hint >= 0 && (size_t)hint < t->ncols && strcmp(t->cols[hint].name, name) == 0)

@@ -95,6 +95,13 @@ struct db_clock {
 struct db_table *db_table_find(struct sync_db *s, const char *name);
 
 /* Index of column name in t->cols, or -1. */
+/*
+ * The value of column ci of row rid of t in *v (NULL and *found false when the
+ * row is absent). The statement is prepared once per column and kept.
+ */
+enum crm_err db_col_value(struct sync_db *s, struct db_table *t, int ci, const char *rid,
+			  struct sync_value *v, bool *found, struct crm_error *err);
+
 /* db_col_find, trying column hint first (fields usually come in table order). */
 int db_col_find_from(const struct db_table *t, const char *name, int hint);
 int db_col_find(const struct db_table *t, const char *name);
