@@ -8,13 +8,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
 #include "cmd_pool.h"
 #include "crm_id.h"
+#include "crm_secret.h"
 #include "crm_time.h"
 #include "http.h"
 #include "migrate.h"
@@ -118,40 +118,6 @@ static char *token_read(const struct replica *r, struct crm_error *err)
 	return strdup(buf);
 }
 
-/* One line of stdin, or a prompt without echo on a terminal. */
-static enum crm_err read_password(char *out, size_t n, struct crm_error *err)
-{
-	struct termios old, quiet;
-	bool tty = isatty(STDIN_FILENO) != 0;
-	size_t len;
-	bool got;
-
-	if (tty) {
-		fputs("password: ", stderr);
-		fflush(stderr);
-		if (tcgetattr(STDIN_FILENO, &old) == 0) {
-			quiet = old;
-			quiet.c_lflag &= ~(tcflag_t)ECHO;
-			tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
-		} else {
-			tty = false;
-		}
-	}
-	got = fgets(out, (int)n, stdin) != NULL;
-	if (tty) {
-		tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
-		fputc('\n', stderr);
-	}
-	if (!got)
-		out[0] = '\0';
-	len = strlen(out);
-	while (len && (out[len - 1] == '\n' || out[len - 1] == '\r'))
-		out[--len] = '\0';
-	if (!len)
-		return crm_fail(err, CRM_EUSAGE, "no password given (type it, or pipe it on stdin)");
-	return CRM_OK;
-}
-
 static const char *json_str(const cJSON *o, const char *key)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
@@ -201,7 +167,7 @@ int cmd_login(int argc, char **argv, struct cli_ctx *ctx)
 			rc = crm_fail(&err, CRM_EIO, "--cacert %s: %s", a.extra[3], strerror(errno));
 	}
 	if (rc == CRM_OK)
-		rc = read_password(password, sizeof password, &err);
+		rc = crm_secret_read("password: ", password, sizeof password, &err);
 	if (rc != CRM_OK)
 		goto fail;
 	if (!a.extra[2] && gethostname(host, sizeof host - 1) != 0)

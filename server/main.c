@@ -13,9 +13,9 @@
 #include <string.h>
 
 #include <sqlite3.h>
-#include <termios.h>
 #include <unistd.h>
 
+#include "crm_secret.h"
 #include "crm_buf.h"
 #include "crm_time.h"
 #include "crm_utf8.h"
@@ -90,43 +90,6 @@ static int parse(int argc, char **argv, struct opts *o)
 	o->readers = 4;
 	rc = srv_args_parse(argc, argv, specs, o->pos, sizeof o->pos / sizeof o->pos[0], &o->npos);
 	return rc ? rc : srv_args_need_db(o->db);
-}
-
-/* Reads a password: one line of stdin, or a prompt without echo on a terminal. */
-static int read_password(const char *prompt, char *out, size_t n)
-{
-	struct termios old, quiet;
-	bool tty = isatty(STDIN_FILENO) != 0;
-	size_t len;
-	int rc = 0;
-
-	if (tty) {
-		fputs(prompt, stderr);
-		fflush(stderr);
-		if (tcgetattr(STDIN_FILENO, &old) == 0) {
-			quiet = old;
-			quiet.c_lflag &= ~(tcflag_t)ECHO;
-			tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
-		} else {
-			tty = false;
-		}
-	}
-	if (!fgets(out, (int)n, stdin)) {
-		out[0] = '\0';
-		rc = -1;
-	}
-	if (tty) {
-		tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
-		fputc('\n', stderr);
-	}
-	len = strlen(out);
-	while (len && (out[len - 1] == '\n' || out[len - 1] == '\r'))
-		out[--len] = '\0';
-	if (rc != 0 || len == 0) {
-		fprintf(stderr, "crm-server: no password given (write it on stdin)\n");
-		return -1;
-	}
-	return 0;
 }
 
 static int cmd_init(struct opts *o)
@@ -286,8 +249,8 @@ static int user_add(struct opts *o, sqlite3 *db)
 	}
 	if (srv_role_parse(o->role, &role, &err) != CRM_OK)
 		return fail(&err);
-	if (read_password("password: ", pw, sizeof pw) != 0)
-		return 1;
+	if (crm_secret_read("password: ", pw, sizeof pw, &err) != CRM_OK)
+		return fail(&err);
 	if (srv_user_add(db, o->pos[0], role, o->team, pw, &err) != CRM_OK) {
 		memset(pw, 0, sizeof pw);
 		return fail(&err);
@@ -368,8 +331,8 @@ static int user_passwd(struct opts *o, sqlite3 *db)
 		fprintf(stderr, "crm-server: usage: user passwd NAME (new password on stdin)\n");
 		return 2;
 	}
-	if (read_password("new password: ", pw, sizeof pw) != 0)
-		return 1;
+	if (crm_secret_read("new password: ", pw, sizeof pw, &err) != CRM_OK)
+		return fail(&err);
 	rc = srv_user_passwd(db, o->pos[0], pw, &err);
 	memset(pw, 0, sizeof pw);
 	if (rc != CRM_OK)

@@ -1,7 +1,8 @@
 /*
  * Unit tests for common/: the error table, the capped buffer (growth, the cap,
  * detach), the clock and ISO-8601 text (zones, impossible dates, CRM_NOW),
- * UUIDv7 ids (format, order), and UTF-8 validity and CJK display widths.
+ * UUIDv7 ids (format, order), UTF-8 validity and CJK display widths, and
+ * reading a password from stdin.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -12,12 +13,14 @@
 #include <string.h>
 #include <sys/time.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
 #include "crm_buf.h"
 #include "crm_err.h"
 #include "crm_id.h"
+#include "crm_secret.h"
 #include "crm_time.h"
 #include "crm_utf8.h"
 
@@ -543,6 +546,36 @@ static void test_utf8_width(void **state)
 	assert_int_equal(crm_utf8_width("a\xff" "b"), 3);
 }
 
+/* Makes stdin read text (from a temporary file). */
+static void stdin_is(const char *text, size_t n)
+{
+	char path[] = "/tmp/test_common_secret_XXXXXX";
+	int fd = mkstemp(path);
+
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, n), (ssize_t)n);
+	close(fd);
+	assert_non_null(freopen(path, "r", stdin));
+	unlink(path);
+}
+
+/* A password from stdin: the line without its ending; nothing or a blank line refused. */
+static void test_secret_read(void **state)
+{
+	char pw[16];
+	struct crm_error err;
+
+	(void)state;
+	stdin_is("s3cret 密码\r\nrest\n", strlen("s3cret 密码\r\nrest\n"));
+	assert_int_equal(crm_secret_read("password: ", pw, sizeof pw, &err), CRM_OK);
+	assert_string_equal(pw, "s3cret 密码");
+	stdin_is("\n", 1);
+	assert_int_equal(crm_secret_read("password: ", pw, sizeof pw, &err), CRM_EUSAGE);
+	assert_non_null(strstr(err.msg, "no password"));
+	stdin_is("", 0);
+	assert_int_equal(crm_secret_read("password: ", pw, sizeof pw, &err), CRM_EUSAGE);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -560,6 +593,7 @@ int main(void)
 		cmocka_unit_test(test_id),
 		cmocka_unit_test(test_utf8_valid),
 		cmocka_unit_test(test_utf8_width),
+		cmocka_unit_test(test_secret_read),
 	};
 
 	setenv("TZ", "UTC", 1);
