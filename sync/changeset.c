@@ -91,3 +91,45 @@ enum crm_err sync_row_add_field(struct sync_changeset *cs, struct sync_row *row,
 	cs->nfields++;
 	return CRM_OK;
 }
+
+enum crm_err sync_row_take_field(struct sync_changeset *cs, struct sync_row *row,
+				 struct sync_field *f)
+{
+	struct sync_field *d;
+	char *text = f->v.type == SYNC_TEXT ? f->v.s : NULL;
+	enum crm_err rc = CRM_OK;
+
+	f->v.s = NULL;
+	if (f->v.type == SYNC_TEXT && !text) {
+		text = strdup("");
+		if (!text)
+			return CRM_ENOMEM;
+	}
+	if (row->nfields == row->cap) {
+		size_t ncap = row->cap ? row->cap * 2 : 8;
+		struct sync_field *nf = realloc(row->fields, ncap * sizeof *nf);
+
+		if (!nf) {
+			rc = CRM_ENOMEM;
+			goto out;
+		}
+		row->fields = nf;
+		row->cap = ncap;
+	}
+	d = &row->fields[row->nfields];
+	*d = *f;
+	d->col = strdup(f->col ? f->col : "");
+	if (!d->col) {
+		rc = CRM_ENOMEM;
+		goto out;
+	}
+	d->v.s = text;
+	text = NULL;
+	d->site[sizeof d->site - 1] = '\0';
+	d->base_site[sizeof d->base_site - 1] = '\0';
+	row->nfields++;
+	cs->nfields++;
+out:
+	free(text);
+	return rc;
+}

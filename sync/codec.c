@@ -20,12 +20,10 @@
  * own printer stops at 15 digits when the value is merely close, which loses
  * the last bit (and replicas would diverge), so the text is made here.
  */
-static cJSON *real_number(double r)
+static void real_text(double r, char *b, size_t size)
 {
-	char b[40];
-
 	for (int prec = 15; prec <= 17; prec++) {
-		snprintf(b, sizeof b, "%.*g", prec, r);
+		snprintf(b, size, "%.*g", prec, r);
 		if (strtod(b, NULL) == r)
 			break;
 	}
@@ -34,6 +32,13 @@ static cJSON *real_number(double r)
 		if (*p == ',')
 			*p = '.';
 	}
+}
+
+static cJSON *real_number(double r)
+{
+	char b[40];
+
+	real_text(r, b, sizeof b);
 	return cJSON_CreateRaw(b);
 }
 
@@ -255,6 +260,302 @@ cJSON *sync_changeset_to_json(const struct sync_changeset *cs)
 fail:
 	cJSON_Delete(arr);
 	return NULL;
+}
+
+/* ---- direct writer ----------------------------------------------------- */
+
+/*
+ * The text cJSON_PrintUnformatted makes of the tree above, written without
+ * the tree: no node, key or string copy per field, one growing buffer.
+ * Escaping follows cJSON's printer exactly (short escapes for " \ \b \f \n
+ * \r \t, \u00xx in lower-case hex for the other bytes below 0x20, every
+ * other byte as is), so the bytes are the same (tests compare them).
+ */
+struct wr {
+	struct crm_buf *b;
+	enum crm_err rc;
+};
+
+/* Room for n more bytes; false (and w->rc set) if there is none. */
+static bool wr_room(struct wr *w, size_t n)
+{
+	if (w->rc != CRM_OK)
+		return false;
+	if (w->b->cap && w->b->len + n < w->b->cap)
+		return true;
+	w->rc = crm_buf_grow(w->b, n < 4096 ? 4096 : n);
+	if (w->rc == CRM_ETOOBIG) /* the reserve may pass max where the text would not */
+		w->rc = crm_buf_grow(w->b, n);
+	return w->rc == CRM_OK;
+}
+
+static void wr_raw(struct wr *w, const char *p, size_t n)
+{
+	if (!wr_room(w, n))
+		return;
+	memcpy(w->b->data + w->b->len, p, n);
+	w->b->len += n;
+	w->b->data[w->b->len] = '\0';
+}
+
+#define WR_LIT(w, lit) wr_raw((w), (lit), sizeof(lit) - 1)
+
+static void wr_str(struct wr *w, const char *s)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *p = (const unsigned char *)(s ? s : "");
+	size_t n = 0, extra = 0;
+	char *o;
+
+	for (; p[n]; n++) {
+		unsigned char ch = p[n];
+
+		if (ch == '"' || ch == '\\' || ch == '\b' || ch == '\f' || ch == '\n' || ch == '\r' ||
+		    ch == '\t')
+			extra += 1;
+		else if (ch < 32)
+			extra += 5;
+	}
+	if (!wr_room(w, n + extra + 2))
+		return;
+	o = w->b->data + w->b->len;
+	*o++ = '"';
+	if (extra == 0) {
+		memcpy(o, p, n);
+		o += n;
+	} else {
+		for (size_t i = 0; i < n; i++) {
+			unsigned char ch = p[i];
+
+			switch (ch) {
+			case '"':
+				*o++ = '\\';
+				*o++ = '"';
+				break;
+			case '\\':
+				*o++ = '\\';
+				*o++ = '\\';
+				break;
+			case '\b':
+				*o++ = '\\';
+				*o++ = 'b';
+				break;
+			case '\f':
+				*o++ = '\\';
+				*o++ = 'f';
+				break;
+			case '\n':
+				*o++ = '\\';
+				*o++ = 'n';
+				break;
+			case '\r':
+				*o++ = '\\';
+				*o++ = 'r';
+				break;
+			case '\t':
+				*o++ = '\\';
+				*o++ = 't';
+				break;
+			default:
+				if (ch < 32) {
+					*o++ = '\\';
+					*o++ = 'u';
+					*o++ = '0';
+					*o++ = '0';
+					*o++ = hex[ch >> 4];
+					*o++ = hex[ch & 15];
+				} else {
+					*o++ = (char)ch;
+				}
+			}
+		}
+	}
+	*o++ = '"';
+	w->b->len = (size_t)(o - w->b->data);
+	w->b->data[w->b->len] = '\0';
+}
+
+/* A decimal integer, without printf. */
+static void wr_i64(struct wr *w, int64_t v)
+{
+	char b[24], *e = b + sizeof b, *p = e;
+	uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+
+	do {
+		*--p = (char)('0' + (u % 10));
+		u /= 10;
+	} while (u);
+	if (v < 0)
+		*--p = '-';
+	wr_raw(w, p, (size_t)(e - p));
+}
+
+static void wr_hlc(struct wr *w, sync_hlc h)
+{
+	char b[24], *e = b + sizeof b, *p = e;
+
+	do {
+		*--p = (char)('0' + (h % 10));
+		h /= 10;
+	} while (h);
+	if (!wr_room(w, (size_t)(e - p) + 2))
+		return;
+	WR_LIT(w, "\"");
+	wr_raw(w, p, (size_t)(e - p));
+	WR_LIT(w, "\"");
+}
+
+static void wr_value(struct wr *w, const struct sync_value *v)
+{
+	char b[40];
+
+	switch (v->type) {
+	case SYNC_TEXT:
+		wr_str(w, v->s);
+		return;
+	case SYNC_INT:
+		if (v->i >= -JSON_INT_MAX && v->i <= JSON_INT_MAX) {
+			wr_i64(w, v->i);
+			return;
+		}
+		WR_LIT(w, "{\"i\":\"");
+		wr_i64(w, v->i);
+		WR_LIT(w, "\"}");
+		return;
+	case SYNC_REAL:
+		if (isnan(v->r)) {
+			WR_LIT(w, "{\"r\":\"nan\"}");
+		} else if (isinf(v->r)) {
+			if (v->r > 0)
+				WR_LIT(w, "{\"r\":\"inf\"}");
+			else
+				WR_LIT(w, "{\"r\":\"-inf\"}");
+		} else {
+			real_text(v->r, b, sizeof b);
+			WR_LIT(w, "{\"r\":");
+			wr_raw(w, b, strlen(b));
+			WR_LIT(w, "}");
+		}
+		return;
+	case SYNC_NULL:
+	default:
+		WR_LIT(w, "null");
+		return;
+	}
+}
+
+static void wr_field(struct wr *w, const struct sync_field *f, const struct sync_field *d)
+{
+	bool same_version = f->hlc == d->hlc && strcmp(f->site, d->site) == 0;
+	bool same_base = f->base_hlc == d->base_hlc && strcmp(f->base_site, d->base_site) == 0;
+
+	WR_LIT(w, "[");
+	wr_str(w, f->col);
+	WR_LIT(w, ",");
+	wr_value(w, &f->v);
+	if (!(same_version && same_base)) {
+		WR_LIT(w, ",");
+		wr_hlc(w, f->hlc);
+		WR_LIT(w, ",");
+		wr_str(w, f->site);
+		if (!same_base) {
+			WR_LIT(w, ",");
+			wr_hlc(w, f->base_hlc);
+			WR_LIT(w, ",");
+			wr_str(w, f->base_hlc ? f->base_site : "");
+		}
+	}
+	WR_LIT(w, "]");
+}
+
+static void wr_block(struct wr *w, const struct sync_row *rows, size_t n)
+{
+	WR_LIT(w, "{\"t\":");
+	wr_str(w, rows[0].table);
+	WR_LIT(w, ",\"c\":[");
+	for (size_t j = 0; j < rows[0].nfields; j++) {
+		if (j)
+			WR_LIT(w, ",");
+		wr_str(w, rows[0].fields[j].col);
+	}
+	WR_LIT(w, "],\"r\":[");
+	for (size_t i = 0; i < n && w->rc == CRM_OK; i++) {
+		const struct sync_row *r = &rows[i];
+
+		if (i)
+			WR_LIT(w, ",");
+		WR_LIT(w, "[");
+		wr_str(w, r->id);
+		WR_LIT(w, ",");
+		wr_hlc(w, r->fields[0].hlc);
+		WR_LIT(w, ",");
+		wr_str(w, r->fields[0].site);
+		for (size_t j = 0; j < r->nfields; j++) {
+			WR_LIT(w, ",");
+			wr_value(w, &r->fields[j].v);
+		}
+		WR_LIT(w, "]");
+	}
+	WR_LIT(w, "]}");
+}
+
+static void wr_row(struct wr *w, const struct sync_row *r)
+{
+	const struct sync_field *d = &r->fields[0];
+
+	WR_LIT(w, "{\"t\":");
+	wr_str(w, r->table);
+	WR_LIT(w, ",\"id\":");
+	wr_str(w, r->id);
+	WR_LIT(w, ",\"h\":");
+	wr_hlc(w, d->hlc);
+	WR_LIT(w, ",\"s\":");
+	wr_str(w, d->site);
+	if (d->base_hlc != 0) {
+		WR_LIT(w, ",\"bh\":");
+		wr_hlc(w, d->base_hlc);
+		WR_LIT(w, ",\"bs\":");
+		wr_str(w, d->base_site);
+	}
+	WR_LIT(w, ",\"f\":[");
+	for (size_t j = 0; j < r->nfields; j++) {
+		if (j)
+			WR_LIT(w, ",");
+		wr_field(w, &r->fields[j], d);
+	}
+	WR_LIT(w, "]}");
+}
+
+enum crm_err sync_changeset_write_json(const struct sync_changeset *cs, struct crm_buf *out)
+{
+	struct wr w = {out, CRM_OK};
+	bool first = true;
+
+	WR_LIT(&w, "[");
+	for (size_t i = 0; i < cs->nrows && w.rc == CRM_OK; i++) {
+		const struct sync_row *r = &cs->rows[i];
+		size_t run = 1;
+
+		if (r->nfields == 0)
+			continue;
+		if (!first)
+			WR_LIT(&w, ",");
+		first = false;
+		/* the same choice of rows and blocks as sync_changeset_to_json */
+		if (blockable(r)) {
+			while (i + run < cs->nrows && blockable(&cs->rows[i + run]) &&
+			       same_shape(r, &cs->rows[i + run]))
+				run++;
+			if (run >= CODEC_BLOCK_MIN) {
+				wr_block(&w, r, run);
+				i += run - 1;
+				continue;
+			}
+		}
+		wr_row(&w, r);
+	}
+	WR_LIT(&w, "]");
+	return w.rc;
 }
 
 /* ---- decode ------------------------------------------------------------ */
@@ -515,7 +816,7 @@ static enum crm_err decode_row(struct dec *d, const cJSON *o, struct sync_change
 			return rc;
 		if (tbl)
 			rc = check_type(d, tbl, fld.col, -1, &fld.v);
-		if (rc == CRM_OK && sync_row_add_field(out, row, &fld) != CRM_OK)
+		if (rc == CRM_OK && sync_row_take_field(out, row, &fld) != CRM_OK)
 			rc = crm_fail(d->err, CRM_ENOMEM, "change set");
 		if (fld.v.type == SYNC_TEXT)
 			free(fld.v.s);
@@ -602,7 +903,7 @@ static enum crm_err decode_block(struct dec *d, const cJSON *o, struct sync_chan
 				break;
 			if (tbl)
 				rc = check_type(d, tbl, fld.col, cis[j], &fld.v);
-			if (rc == CRM_OK && sync_row_add_field(out, row, &fld) != CRM_OK)
+			if (rc == CRM_OK && sync_row_take_field(out, row, &fld) != CRM_OK)
 				rc = crm_fail(d->err, CRM_ENOMEM, "change set");
 			if (fld.v.type == SYNC_TEXT)
 				free(fld.v.s);

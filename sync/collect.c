@@ -93,7 +93,7 @@ static void site_copy(char out[37], const char *s)
 	out[n] = '\0';
 }
 
-/* Adds a field (value owned by the call: copied, then released). */
+/* Adds a field (value owned by the call: moved into the set, *v left null). */
 static enum crm_err add_field(struct sync_changeset *cs, struct sync_row *row, const char *col,
 			      struct sync_value *v, sync_hlc hlc, const char *site, sync_hlc bh,
 			      const char *bs, struct crm_error *err)
@@ -108,8 +108,9 @@ static enum crm_err add_field(struct sync_changeset *cs, struct sync_row *row, c
 	site_copy(f.site, site);
 	f.base_hlc = bh;
 	site_copy(f.base_site, bh ? bs : "");
-	rc = sync_row_add_field(cs, row, &f);
-	db_value_release(v);
+	v->s = NULL;
+	v->type = SYNC_NULL;
+	rc = sync_row_take_field(cs, row, &f);
 	if (rc != CRM_OK)
 		return crm_fail(err, rc, "change set");
 	return CRM_OK;

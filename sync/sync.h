@@ -140,6 +140,14 @@ struct sync_row *sync_changeset_add_row(struct sync_changeset *cs, const char *t
 enum crm_err sync_row_add_field(struct sync_changeset *cs, struct sync_row *row,
 				const struct sync_field *f);
 
+/*
+ * sync_row_add_field without copying the value: col is copied, a text value's
+ * f->v.s is taken over (the set frees it; the caller must not). On failure
+ * (CRM_ENOMEM) f->v.s is freed too, so it is never leaked nor double-owned.
+ */
+enum crm_err sync_row_take_field(struct sync_changeset *cs, struct sync_row *row,
+				 struct sync_field *f);
+
 /* ---- outbox (client side) --------------------------------------------- */
 
 /*
@@ -294,6 +302,14 @@ enum crm_err sync_evict_row(struct sync_db *s, const char *table, const char *id
  * (cJSON_Delete), NULL without memory.
  */
 cJSON *sync_changeset_to_json(const struct sync_changeset *cs);
+
+/*
+ * The same JSON text as cJSON_PrintUnformatted(sync_changeset_to_json(cs)),
+ * byte for byte, written straight into out (appended) without building a
+ * tree. CRM_ETOOBIG past out's max, CRM_ENOMEM without memory (out then holds
+ * a partial text the caller discards).
+ */
+enum crm_err sync_changeset_write_json(const struct sync_changeset *cs, struct crm_buf *out);
 
 /*
  * Reads a change set from JSON. With s not NULL, each value is checked against
