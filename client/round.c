@@ -87,7 +87,7 @@ void round_release(struct round *r)
 static enum crm_err round_start(struct replica *rep, struct round *r, struct crm_error *err)
 {
 	char head[256];
-	char *push = NULL;
+	struct crm_buf push;
 	enum crm_err rc;
 	int n;
 
@@ -101,18 +101,18 @@ static enum crm_err round_start(struct replica *rep, struct round *r, struct crm
 		     ROUND_PROTOCOL, schema_version(), sync_site_id(rep->sync), r->more_out ? "true" : "false");
 	if (n < 0 || (size_t)n >= sizeof head)
 		return crm_fail(err, CRM_EINTERNAL, "sync: request head too long");
-	if (r->pushed) {
-		cJSON *j = sync_changeset_to_json(&r->cs);
-
-		push = j ? cJSON_PrintUnformatted(j) : NULL;
-		cJSON_Delete(j);
-		if (!push)
-			return crm_fail(err, CRM_ENOMEM, "out of memory");
-	}
-	rc = http_body_add(&r->env, head, (size_t)n, false, err);
-	if (rc == CRM_OK)
-		rc = http_body_add(&r->env, push ? push : "[]", push ? strlen(push) : 2, false, err);
-	free(push);
+	/* the head and the change set's text (written straight, no cJSON tree) in one piece */
+	crm_buf_init(&push, SIZE_MAX);
+	rc = crm_buf_add(&push, head, (size_t)n);
+	if (rc == CRM_OK && r->pushed)
+		rc = sync_changeset_write_json(&r->cs, &push);
+	else if (rc == CRM_OK)
+		rc = crm_buf_add(&push, "[]", 2);
+	if (rc != CRM_OK)
+		rc = crm_fail(err, rc, "sync: out of memory for the request");
+	else
+		rc = http_body_add(&r->env, push.data, push.len, false, err);
+	crm_buf_release(&push);
 	if (rc == CRM_OK)
 		r->started = true;
 	return rc;
