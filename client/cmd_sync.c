@@ -509,8 +509,14 @@ static enum crm_err settle_conflicts(struct replica *rep, struct crm_error *err)
  * of changes, the conflicts, the evictions, and the new cursor and ack, so an
  * interruption anywhere leaves the replica where it was.
  */
+/*
+ * Stores an answer in one transaction: the pushed batch acknowledged (up to
+ * upto), the page, conflicts and evictions applied, the cursor and ack moved.
+ * A push sent alone (pull false) moves neither: its answer carries receipts,
+ * notices and evictions of refused rows only.
+ */
 static enum crm_err apply_answer(struct replica *rep, const cJSON *ans, bool pushed, int64_t upto,
-				 struct summary *sum, bool *more, struct crm_error *err)
+				 bool pull, struct summary *sum, bool *more, struct crm_error *err)
 {
 	const cJSON *changes = cJSON_GetObjectItemCaseSensitive(ans, "changes");
 	const cJSON *receipts = cJSON_GetObjectItemCaseSensitive(ans, "receipts");
@@ -556,14 +562,14 @@ static enum crm_err apply_answer(struct replica *rep, const cJSON *ans, bool pus
 	}
 	if (rc == CRM_OK && page.nrows)
 		rc = settle_conflicts(rep, err);
-	if (rc == CRM_OK)
+	if (rc == CRM_OK && pull)
 		rc = sync_state_set(rep->sync, "cursor", cursor, err);
-	if (rc == CRM_OK)
+	if (rc == CRM_OK && pull)
 		rc = sync_state_set(rep->sync, "ack", ack, err);
 	snprintf(now, sizeof now, "%lld", (long long)crm_now_ms());
-	if (rc == CRM_OK)
+	if (rc == CRM_OK && pull)
 		rc = sync_state_set(rep->sync, "last_sync", now, err);
-	if (rc == CRM_OK) /* the pool rules, for crm today's warnings offline */
+	if (rc == CRM_OK && pull) /* the pool rules, for crm today's warnings offline */
 		rc = pool_rules_store(rep, cJSON_GetObjectItemCaseSensitive(ans, "pool"), err);
 	if (rc == CRM_OK)
 		rc = replica_commit(rep, err);
@@ -599,6 +605,99 @@ static enum crm_err apply_answer(struct replica *rep, const cJSON *ans, bool pus
 out:
 	sync_apply_result_release(&res);
 	sync_changeset_release(&page);
+	return rc;
+}
+
+/*
+ * Test hooks, unset in production: CRM_TEST_DROP_RESPONSE=N loses the Nth
+ * answer on its way back; CRM_TEST_FAIL_APPLY=N makes the Nth answer fail to
+ * store.
+ */
+struct hooks {
+	long drop_at, fail_at;
+};
+
+static enum crm_err hook_drop(const struct hooks *hk, const struct summary *sum, struct crm_error *err)
+{
+	if (hk->drop_at > 0 && (long)sum->rounds == hk->drop_at)
+		return crm_fail(err, CRM_ENET, "connection lost before the answer arrived "
+			       "(CRM_TEST_DROP_RESPONSE)");
+	return CRM_OK;
+}
+
+static enum crm_err hook_fail(const struct hooks *hk, const struct summary *sum, struct crm_error *err)
+{
+	if (hk->fail_at > 0 && (long)sum->rounds == hk->fail_at)
+		return crm_fail(err, CRM_EDB, "the answer could not be stored (CRM_TEST_FAIL_APPLY)");
+	return CRM_OK;
+}
+
+/*
+ * Pushes an outbox of more than one batch with two batches on the wire, one
+ * on each of h[0] and h[1]: each is sent alone ("pull": false) and "after"
+ * the batch before it, so the server decodes one while it writes the other
+ * and stores them in order (docs/protocol.md, "Two batches on the wire").
+ * The next batch is collected past the newest on the wire while that one
+ * flies; answers land and are stored strictly in order. After an error the
+ * batch still on the wire is landed and dropped: the next sync sends both
+ * again under the same batch ids (replays). r[0] holds the first batch,
+ * collected; on return nothing flies and both rounds are released.
+ */
+static enum crm_err push_ahead(struct replica *rep, struct http_client *h, const char *token,
+			       bool progress, size_t push_fields, const struct hooks *hk,
+			       struct summary *sum, struct round *r, struct crm_error *err)
+{
+	struct round *fly[2] = {&r[0], NULL};
+	size_t nfly = 1;
+	int64_t cursor = state_i64(rep, "cursor"), ack = state_i64(rep, "ack");
+	enum crm_err rc = round_envelope(rep, &r[0], cursor, ack, NULL, true, err);
+
+	if (rc != CRM_OK) {
+		round_release(&r[0]);
+		return rc;
+	}
+	round_launch(&r[0], &h[0], token, progress);
+	while (nfly > 0) {
+		struct round *o, *newest = fly[nfly - 1];
+		bool more = false;
+
+		if (rc == CRM_OK && nfly == 1 && newest->more_out) {
+			struct round *f = newest == &r[0] ? &r[1] : &r[0];
+
+			rc = round_collect(rep, newest->upto, push_fields, f, err);
+			if (rc == CRM_OK && f->pushed)
+				rc = round_envelope(rep, f, cursor, ack, newest->batch, true, err);
+			if (rc == CRM_OK && f->pushed) {
+				round_launch(f, &h[f - r], token, progress);
+				fly[nfly++] = f;
+			} else {
+				round_release(f);
+			}
+		}
+		o = fly[0];
+		if (round_land(o) != CRM_OK && rc == CRM_OK) {
+			rc = o->rc;
+			*err = o->err;
+		}
+		if (rc == CRM_OK) {
+			sum->rounds++;
+			rc = hook_drop(hk, sum, err);
+		}
+		if (rc == CRM_OK)
+			rc = hook_fail(hk, sum, err);
+		if (rc == CRM_OK)
+			rc = apply_answer(rep, o->ans, true, o->upto, false, sum, &more, err);
+		if (rc == CRM_OK) {
+			sum->pushed += o->cs.nfields;
+			if (progress)
+				fprintf(stderr, "\rsync: pushed %zu, pulled %zu fields...", sum->pushed,
+					sum->pulled);
+		}
+		round_release(o);
+		fly[0] = fly[1];
+		fly[1] = NULL;
+		nfly--;
+	}
 	return rc;
 }
 
@@ -669,16 +768,15 @@ int cmd_sync(int argc, char **argv, struct cli_ctx *ctx)
 	static const char *const examples[] = {"crm sync", "crm sync --json", NULL};
 	struct cli_args a;
 	struct replica rep = {0};
-	struct http_client h = {0};
+	struct http_client h[2] = {{0}, {0}};
 	struct summary sum;
 	struct round rounds[2], *cur = &rounds[0], *next = &rounds[1];
 	struct crm_error err;
 	char *server = NULL, *token = NULL, *cacert = NULL;
 	bool progress = isatty(STDERR_FILENO) != 0, more = true;
 	const char *drop = getenv("CRM_TEST_DROP_RESPONSE");
-	long drop_at = drop ? strtol(drop, NULL, 10) : 0;
 	const char *fail = getenv("CRM_TEST_FAIL_APPLY");
-	long fail_at = fail ? strtol(fail, NULL, 10) : 0;
+	struct hooks hooks = {drop ? strtol(drop, NULL, 10) : 0, fail ? strtol(fail, NULL, 10) : 0};
 	/* Test hook: smaller batches, so a small replica pushes in several. */
 	const char *small = getenv("CRM_TEST_PUSH_FIELDS");
 	long push_small = small ? strtol(small, NULL, 10) : 0;
@@ -726,15 +824,22 @@ int cmd_sync(int argc, char **argv, struct cli_ctx *ctx)
 		goto fail;
 	}
 	cacert = a.extra[0] ? strdup(a.extra[0]) : state(&rep, "cacert");
-	rc = http_init(&h, server, cacert && cacert[0] ? cacert : NULL, &err);
+	rc = http_init(&h[0], server, cacert && cacert[0] ? cacert : NULL, &err);
+	if (rc == CRM_OK)
+		rc = http_init(&h[1], server, cacert && cacert[0] ? cacert : NULL, &err);
 	if (rc == CRM_OK)
 		rc = count_open_conflicts(&rep, &sum.conflicts_before, &err);
 	if (rc == CRM_OK)
 		rc = round_collect(&rep, 0, push_fields, cur, &err);
+	if (rc == CRM_OK && cur->pushed && cur->more_out)
+		rc = push_ahead(&rep, h, token, progress, push_fields, &hooks, &sum, rounds, &err);
+	if (rc == CRM_OK && !cur->started) /* what push_ahead left: pushed, or collected again */
+		rc = round_collect(&rep, 0, push_fields, cur, &err);
 	if (rc == CRM_OK)
-		rc = round_envelope(&rep, cur, state_i64(&rep, "cursor"), state_i64(&rep, "ack"), &err);
+		rc = round_envelope(&rep, cur, state_i64(&rep, "cursor"), state_i64(&rep, "ack"), NULL,
+				    false, &err);
 	if (rc == CRM_OK)
-		round_launch(cur, &h, token, progress);
+		round_launch(cur, &h[0], token, progress);
 	while (rc == CRM_OK) {
 		struct round *swap;
 		bool ahead = false, prefetch = false;
@@ -750,11 +855,8 @@ int cmd_sync(int argc, char **argv, struct cli_ctx *ctx)
 			err = cur->err;
 		}
 		sum.rounds++;
-		if (rc == CRM_OK && drop_at > 0 && (long)sum.rounds == drop_at) {
-			/* Test hook: the answer is lost on the way back. */
-			rc = crm_fail(&err, CRM_ENET, "connection lost before the answer arrived "
-				      "(CRM_TEST_DROP_RESPONSE)");
-		}
+		if (rc == CRM_OK)
+			rc = hook_drop(&hooks, &sum, &err);
 		if (rc != CRM_OK)
 			break;
 		/* Nothing left to push and nothing handed out: ask for the next page now. */
@@ -763,16 +865,15 @@ int cmd_sync(int argc, char **argv, struct cli_ctx *ctx)
 		    round_answer_i64(cur->ans, "ack", &answer_ack) && answer_ack == cur->ack &&
 		    round_answer_i64(cur->ans, "cursor", &next_cursor)) {
 			round_release(next);
-			rc = round_envelope(&rep, next, next_cursor, cur->ack, &err);
+			rc = round_envelope(&rep, next, next_cursor, cur->ack, NULL, false, &err);
 			if (rc != CRM_OK)
 				break;
-			round_launch(next, &h, token, progress);
+			round_launch(next, &h[0], token, progress);
 			prefetch = true;
 		}
-		if (fail_at > 0 && (long)sum.rounds == fail_at) /* test hook: this answer cannot be stored */
-			rc = crm_fail(&err, CRM_EDB, "the answer could not be stored (CRM_TEST_FAIL_APPLY)");
-		else
-			rc = apply_answer(&rep, cur->ans, cur->pushed, cur->upto, &sum, &more, &err);
+		rc = hook_fail(&hooks, &sum, &err);
+		if (rc == CRM_OK)
+			rc = apply_answer(&rep, cur->ans, cur->pushed, cur->upto, true, &sum, &more, &err);
 		if (rc == CRM_OK) {
 			sum.pushed += cur->cs.nfields;
 			more = more || cur->more_out;
@@ -803,9 +904,9 @@ int cmd_sync(int argc, char **argv, struct cli_ctx *ctx)
 			rc = round_collect(&rep, 0, push_fields, cur, &err);
 		if (rc == CRM_OK)
 			rc = round_envelope(&rep, cur, state_i64(&rep, "cursor"), state_i64(&rep, "ack"),
-					    &err);
+					    NULL, false, &err);
 		if (rc == CRM_OK)
-			round_launch(cur, &h, token, progress);
+			round_launch(cur, &h[0], token, progress);
 	}
 	round_land(cur);
 	round_land(next);
@@ -831,7 +932,8 @@ out:
 	free(cacert);
 	cJSON_Delete(sum.notices);
 	cJSON_Delete(sum.refusals);
-	http_release(&h);
+	http_release(&h[0]);
+	http_release(&h[1]);
 	replica_close(&rep);
 	cli_args_release(&a);
 	return status;

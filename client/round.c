@@ -21,27 +21,40 @@ static void sleep_ms(long ms)
 		;
 }
 
-/* The batch id of the outbox reaching upto: the same one again after an interruption. */
-static enum crm_err batch_id(struct replica *rep, int64_t upto, char out[64], struct crm_error *err)
+/*
+ * The batch id of the outbox reaching upto: the same one again after an
+ * interruption. Sync state "push_batch" keeps the last two as "ID UPTO"
+ * lines, newest first: two batches may be on the wire when an answer is
+ * lost. The end alone names a batch: a batch is stored only after the one
+ * before it (after), so when one reaching upto is stored, everything the
+ * outbox held up to upto is on the server.
+ */
+static enum crm_err batch_id(struct replica *rep, int64_t upto, char out[65], struct crm_error *err)
 {
-	char *saved = NULL;
-	char want[32], val[128];
-	const char *sp;
+	char *saved = NULL, *line, *save = NULL;
+	char want[64], newest[128] = "", val[256];
+	enum crm_err rc;
 
 	if (sync_state_get(rep->sync, "push_batch", &saved, NULL) != CRM_OK)
 		saved = NULL;
 	snprintf(want, sizeof want, "%lld", (long long)upto);
-	sp = saved ? strchr(saved, ' ') : NULL;
-	if (sp && strcmp(sp + 1, want) == 0 && (size_t)(sp - saved) < 64) {
-		memcpy(out, saved, (size_t)(sp - saved));
-		out[sp - saved] = '\0';
-		free(saved);
-		return CRM_OK;
+	for (line = saved ? strtok_r(saved, "\n", &save) : NULL; line; line = strtok_r(NULL, "\n", &save)) {
+		const char *sp = strchr(line, ' ');
+
+		if (!newest[0])
+			snprintf(newest, sizeof newest, "%s", line);
+		if (sp && strcmp(sp + 1, want) == 0 && (size_t)(sp - line) < 65) {
+			memcpy(out, line, (size_t)(sp - line));
+			out[sp - line] = '\0';
+			free(saved);
+			return CRM_OK;
+		}
 	}
 	free(saved);
 	crm_id_new(out);
-	snprintf(val, sizeof val, "%s %s", out, want);
-	return sync_state_set(rep->sync, "push_batch", val, err);
+	snprintf(val, sizeof val, "%s %s%s%s", out, want, newest[0] ? "\n" : "", newest);
+	rc = sync_state_set(rep->sync, "push_batch", val, err);
+	return rc;
 }
 
 /* POST with bounded retries and exponential backoff on network errors. */
@@ -132,23 +145,27 @@ enum crm_err round_collect(struct replica *rep, int64_t after, size_t max_fields
 }
 
 enum crm_err round_envelope(struct replica *rep, struct round *r, int64_t cursor,
-				   int64_t ack, struct crm_error *err)
+				   int64_t ack, const char *after, bool push_only, struct crm_error *err)
 {
-	char batch[64] = "", tail[256];
+	char tail[384], follow[96] = "";
 	enum crm_err rc = CRM_OK;
 	int n;
 
 	r->cursor = cursor;
 	r->ack = ack;
+	r->batch[0] = '\0';
+	r->push_only = push_only && r->pushed;
 	if (!r->started)
 		rc = round_start(rep, r, err);
 	if (rc == CRM_OK && r->pushed)
-		rc = batch_id(rep, r->upto, batch, err);
+		rc = batch_id(rep, r->upto, r->batch, err);
 	if (rc != CRM_OK)
 		return rc;
-	n = snprintf(tail, sizeof tail, "%s%s%s\"cursor\":\"%lld\",\"ack\":\"%lld\"}",
-		     r->pushed ? ",\"batch\":\"" : ",", batch, r->pushed ? "\"," : "",
-		     (long long)cursor, (long long)ack);
+	if (r->pushed && after && after[0])
+		snprintf(follow, sizeof follow, "\"after\":\"%s\",", after);
+	n = snprintf(tail, sizeof tail, "%s%s%s%s%s\"cursor\":\"%lld\",\"ack\":\"%lld\"}",
+		     r->pushed ? ",\"batch\":\"" : ",", r->batch, r->pushed ? "\"," : "", follow,
+		     r->push_only ? "\"pull\":false," : "", (long long)cursor, (long long)ack);
 	if (n < 0 || (size_t)n >= sizeof tail)
 		return crm_fail(err, CRM_EINTERNAL, "sync: request tail too long");
 	return http_body_add(&r->env, tail, (size_t)n, true, err);

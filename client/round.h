@@ -5,12 +5,18 @@
  * Each request is a round: its pushed batch, its envelope (printed and
  * deflated as it is built: all but the batch id, cursor and ack before the
  * answer it waits for, those three after), and while it is on the wire (a
- * second thread posts it: network, server, inflate, parse) its answer. Only
- * one round is ever on the wire and answers are applied strictly in order,
- * each in its own transaction; the main thread alone touches the replica.
- * What overlaps with a round on the wire:
+ * second thread posts it: network, server, inflate, parse) its answer.
+ * Answers are applied strictly in order, each in its own transaction; the
+ * main thread alone touches the replica. What overlaps with a round on the
+ * wire:
  *
- * - Pushing: the next batch is collected, printed and deflated. The outbox
+ * - Pushing more than one batch (cmd_sync.c push_ahead): two rounds are on
+ *   the wire, on two connections; each is a push alone ("pull": false)
+ *   naming the batch before it ("after"), and the server stores them in that
+ *   order (docs/protocol.md, "Two batches on the wire"). The next batch is
+ *   collected past the newest on the wire while the older one lands.
+ * - Pushing the last batch (the serial loop): the next batch is collected,
+ *   printed and deflated. The outbox
  *   starts at what the server acknowledged, and the batch on the wire is not
  *   acknowledged yet; so the next one is collected past the end of the one on
  *   the wire (sync_outbox_after), reading only. It is sent only if the answer of
@@ -45,6 +51,8 @@
 struct round {
 	struct sync_changeset cs; /* the fields it pushes */
 	int64_t upto;             /* the outbox sequence they reach */
+	char batch[65];           /* its batch id, once round_envelope made it */
+	bool push_only;           /* sent with "pull": false (round_envelope) */
 	bool pushed, more_out;    /* it pushes; more remains to push after it */
 	int64_t cursor, ack;      /* what it sends */
 	struct http_body env;     /* the request, deflated as it is built */
@@ -78,11 +86,15 @@ enum crm_err round_collect(struct replica *rep, int64_t after, size_t max_fields
 /*
  * Finishes r's request (started by round_collect, or now for a request that
  * pushes nothing): its batch id, made now and kept in sync state
- * "push_batch" (the same id for the same batch after an interruption), the
- * cursor and the ack. Call it once the answer before r has committed.
+ * "push_batch" (the same id for the same batch after an interruption; the
+ * last two are kept, for two batches on the wire), the cursor and the ack.
+ * Call it once the answer before r has committed, or, for a push alone
+ * (push_only: the server hands nothing out and sends no page), once the
+ * batch before it is on the wire: after names that batch, which the server
+ * stores first (docs/protocol.md, "Two batches on the wire").
  */
 enum crm_err round_envelope(struct replica *rep, struct round *r, int64_t cursor, int64_t ack,
-			    struct crm_error *err);
+			    const char *after, bool push_only, struct crm_error *err);
 
 /*
  * Puts r on the wire from a second thread (or posts it here if none can

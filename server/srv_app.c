@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "crm_id.h"
 #include "migrate.h"
@@ -19,6 +20,14 @@ enum crm_err srv_app_open(struct srv_app *app, const char *path, size_t nreaders
 
 	memset(app, 0, sizeof *app);
 	pthread_mutex_init(&app->write_lock, NULL);
+	{
+		pthread_condattr_t ca;
+
+		pthread_condattr_init(&ca);
+		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+		pthread_cond_init(&app->batch_done, &ca);
+		pthread_condattr_destroy(&ca);
+	}
 	pthread_mutex_init(&app->pool_lock, NULL);
 	pthread_cond_init(&app->pool_free, NULL);
 	app->limits.page_fields = 50000;
@@ -61,6 +70,7 @@ void srv_app_close(struct srv_app *app)
 	app->dedup = NULL;
 	srv_db_close(&app->writer);
 	pthread_mutex_destroy(&app->write_lock);
+	pthread_cond_destroy(&app->batch_done);
 	pthread_mutex_destroy(&app->pool_lock);
 	pthread_cond_destroy(&app->pool_free);
 }

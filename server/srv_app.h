@@ -27,9 +27,25 @@ struct srv_limits {
 	int64_t max_skew_ms;   /* a pushed clock further ahead than this is refused */
 };
 
+/* A pushed batch that failed, so a batch sent "after" it stops waiting (srv_sync.c). */
+struct srv_failed_batch {
+	char device[37];
+	char batch[65];
+};
+
+#define SRV_FAILED_BATCHES 32
+
 struct srv_app {
 	struct srv_db writer;
 	pthread_mutex_t write_lock;
+	/*
+	 * Under write_lock: broadcast when a pushed batch is stored or fails, for a
+	 * batch that must follow it; the last batches that failed, newest at
+	 * failed_next - 1 (a ring).
+	 */
+	pthread_cond_t batch_done;
+	struct srv_failed_batch failed[SRV_FAILED_BATCHES];
+	size_t failed_next;
 	struct srv_db *readers;
 	bool *reader_busy;
 	size_t nreaders;

@@ -30,11 +30,15 @@
 #include "srv_sync.h"
 
 #define MAX_BATCH_ID 64
+/* How long a batch sent "after" another waits for it to be stored. */
+#define AFTER_WAIT_S 60
 
 /* What the envelope said. */
 struct envelope {
 	int schema;
 	const char *batch;
+	const char *after; /* the batch that must be stored before this one */
+	bool pull;         /* false: a push alone, no handout and no page */
 	int64_t cursor;
 	int64_t ack;
 	char site[37];
@@ -79,6 +83,8 @@ static bool read_envelope(const cJSON *j, struct envelope *e, struct srv_resp *r
 	const cJSON *ack = cJSON_GetObjectItemCaseSensitive(j, "ack");
 	const cJSON *site = cJSON_GetObjectItemCaseSensitive(j, "site");
 	const cJSON *more = cJSON_GetObjectItemCaseSensitive(j, "more_push");
+	const cJSON *after = cJSON_GetObjectItemCaseSensitive(j, "after");
+	const cJSON *pull = cJSON_GetObjectItemCaseSensitive(j, "pull");
 
 	memset(e, 0, sizeof *e);
 	if (!cJSON_IsNumber(protocol) || !cJSON_IsNumber(schema)) {
@@ -128,6 +134,11 @@ static bool read_envelope(const cJSON *j, struct envelope *e, struct srv_resp *r
 		return false;
 	}
 	e->more_push = cJSON_IsTrue(more);
+	if (pull && !cJSON_IsBool(pull)) {
+		srv_resp_error(resp, 422, "invalid", "\"pull\" must be true or false");
+		return false;
+	}
+	e->pull = !pull || cJSON_IsTrue(pull);
 	e->push = cJSON_GetObjectItemCaseSensitive(j, "push");
 	if (e->push && cJSON_IsNull(e->push))
 		e->push = NULL;
@@ -144,6 +155,97 @@ static bool read_envelope(const cJSON *j, struct envelope *e, struct srv_resp *r
 			return false;
 		}
 		e->batch = batch->valuestring;
+	}
+	if (after && !cJSON_IsNull(after)) {
+		if (!e->batch || !cJSON_IsString(after) || !after->valuestring[0] ||
+		    strlen(after->valuestring) > MAX_BATCH_ID) {
+			srv_resp_error(resp, 422, "invalid",
+				       "\"after\" names the batch pushed before this one (1 to %d characters), "
+				       "and only with a push",
+				       MAX_BATCH_ID);
+			return false;
+		}
+		e->after = after->valuestring;
+	}
+	return true;
+}
+
+/* ---- batch order ------------------------------------------------------ */
+
+/* Is the batch stored for this device? */
+static enum crm_err batch_stored(sqlite3 *db, const char *device, const char *batch, bool *out,
+				 struct crm_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	int step;
+
+	*out = false;
+	if (sqlite3_prepare_v2(db, "SELECT 1 FROM srv_batches WHERE device_id = ?1 AND batch_id = ?2", -1,
+			       &st, NULL) != SQLITE_OK)
+		return crm_fail(err, CRM_EDB, "batches: %s", sqlite3_errmsg(db));
+	sqlite3_bind_text(st, 1, device, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, batch, -1, SQLITE_STATIC);
+	step = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (step != SQLITE_ROW && step != SQLITE_DONE)
+		return crm_fail(err, CRM_EDB, "batches: %s", sqlite3_errmsg(db));
+	*out = step == SQLITE_ROW;
+	return CRM_OK;
+}
+
+static bool batch_failed(const struct srv_app *app, const char *device, const char *batch)
+{
+	for (size_t i = 0; i < SRV_FAILED_BATCHES; i++)
+		if (strcmp(app->failed[i].device, device) == 0 && strcmp(app->failed[i].batch, batch) == 0)
+			return true;
+	return false;
+}
+
+/* Under write_lock: a batch that will not be stored, for those waiting on it. */
+static void note_failed(struct srv_app *app, const char *device, const char *batch)
+{
+	struct srv_failed_batch *f = &app->failed[app->failed_next % SRV_FAILED_BATCHES];
+
+	snprintf(f->device, sizeof f->device, "%s", device);
+	snprintf(f->batch, sizeof f->batch, "%s", batch);
+	app->failed_next++;
+	pthread_cond_broadcast(&app->batch_done);
+}
+
+/*
+ * Under write_lock, outside a transaction: waits until the batch after is
+ * stored for this device (a client keeps two batches on the wire, and they may
+ * arrive in either order), unless this batch itself is (a replay). Fills resp
+ * with 409 when after failed or did not come in time.
+ */
+static bool wait_after(struct srv_app *app, const char *device, const struct envelope *e,
+		       struct srv_resp *resp, enum crm_err *rc, struct crm_error *err)
+{
+	struct timespec until;
+	bool have = false;
+
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_sec += AFTER_WAIT_S;
+	*rc = batch_stored(app->writer.db, device, e->batch, &have, err);
+	while (*rc == CRM_OK && !have) {
+		*rc = batch_stored(app->writer.db, device, e->after, &have, err);
+		if (*rc != CRM_OK || have)
+			break;
+		if (batch_failed(app, device, e->after)) {
+			srv_resp_error(resp, 409, "order",
+				       "batch %s, which this one follows, was not stored: push again", e->after);
+			return false;
+		}
+		if (pthread_cond_timedwait(&app->batch_done, &app->write_lock, &until) == ETIMEDOUT) {
+			*rc = batch_stored(app->writer.db, device, e->after, &have, err);
+			if (*rc == CRM_OK && !have) {
+				srv_resp_error(resp, 409, "order",
+					       "batch %s, which this one follows, did not arrive within %d s: "
+					       "push again",
+					       e->after, AFTER_WAIT_S);
+				return false;
+			}
+		}
 	}
 	return true;
 }
@@ -233,7 +335,7 @@ void srv_route_sync(void *ctx, struct srv_req *req, struct srv_resp *resp)
 	struct crm_error err;
 	enum crm_err rc = CRM_OK;
 	cJSON *pushed = NULL, *o = NULL, *changes = NULL;
-	bool replayed = false, locked = false;
+	bool replayed = false, locked = false, stored = false;
 	int64_t next = 0;
 	bool more = false;
 	struct srv_db *reader = NULL;
@@ -271,7 +373,10 @@ void srv_route_sync(void *ctx, struct srv_req *req, struct srv_resp *resp)
 	}
 	pthread_mutex_lock(&app->write_lock);
 	locked = true;
-	rc = srv_db_begin(app->writer.db, &err);
+	if (push.nrows && e.after && !wait_after(app, who.device.id, &e, resp, &rc, &err))
+		goto done;
+	if (rc == CRM_OK)
+		rc = srv_db_begin(app->writer.db, &err);
 	if (rc != CRM_OK)
 		goto out;
 	if (push.nrows) {
@@ -293,18 +398,28 @@ void srv_route_sync(void *ctx, struct srv_req *req, struct srv_resp *resp)
 	}
 	if (rc == CRM_OK)
 		rc = srv_device_touch(app->writer.db, who.device.id, e.site, &err);
-	if (rc == CRM_OK)
+	/* A push alone (a client keeps two on the wire) hands nothing out. */
+	if (rc == CRM_OK && e.pull)
 		rc = srv_handout_update(app, &who, e.cursor, e.ack, e.more_push, app->limits.page_fields / 2,
 					&so, &err);
-	if (rc == CRM_OK)
+	if (rc == CRM_OK && e.pull)
 		rc = srv_dedup_deliver(app->writer.db, &who, e.more_push, so.notices, so.evict, &err);
 	if (rc == CRM_OK)
 		rc = srv_db_commit(app->writer.db, &err);
 	if (rc != CRM_OK)
 		goto out;
+	if (push.nrows) {
+		stored = true;
+		pthread_cond_broadcast(&app->batch_done); /* for a batch sent after this one */
+	}
 	pthread_mutex_unlock(&app->write_lock);
 	locked = false;
 	test_pause();
+	if (!e.pull) {
+		next = e.cursor;
+		so.gen = e.ack;
+		goto answer;
+	}
 	/* The pull reads on its own connection, beside other readers and the writer. */
 	reader = srv_app_reader_get(app);
 	{
@@ -335,6 +450,7 @@ void srv_route_sync(void *ctx, struct srv_req *req, struct srv_resp *resp)
 		if (rc != CRM_OK)
 			goto out;
 	}
+answer:
 	changes = sync_changeset_to_json(so.snap.nrows ? &so.snap : &page);
 	o = cJSON_CreateObject();
 	if (!o || !changes) {
@@ -374,9 +490,11 @@ void srv_route_sync(void *ctx, struct srv_req *req, struct srv_resp *resp)
 	cJSON_AddItemToObject(o, "evict", so.evict);
 	cJSON_AddItemToObject(o, "notices", so.notices);
 	/* The pool rules, so the client can warn its rep offline (docs/pool.md). */
-	reader = srv_app_reader_get(app);
-	changes = srv_pool_rules_object(reader->db);
-	srv_app_reader_put(app, reader);
+	if (e.pull) {
+		reader = srv_app_reader_get(app);
+		changes = srv_pool_rules_object(reader->db);
+		srv_app_reader_put(app, reader);
+	}
 	if (changes)
 		cJSON_AddItemToObject(o, "pool", changes);
 	changes = NULL;
@@ -385,13 +503,20 @@ void srv_route_sync(void *ctx, struct srv_req *req, struct srv_resp *resp)
 	resp->json = o;
 	o = NULL;
 out:
-	if (locked) {
+	if (locked)
 		srv_db_rollback(app->writer.db);
-		pthread_mutex_unlock(&app->write_lock);
-	}
 	if (rc != CRM_OK)
 		err_resp(resp, rc, &err);
 done:
+	/* A batch that was not stored: those sent after it stop waiting. */
+	if (e.batch && !stored) {
+		if (!locked)
+			pthread_mutex_lock(&app->write_lock);
+		locked = true;
+		note_failed(app, who.device.id, e.batch);
+	}
+	if (locked)
+		pthread_mutex_unlock(&app->write_lock);
 	cJSON_Delete(o);
 	cJSON_Delete(changes);
 	cJSON_Delete(pushed);

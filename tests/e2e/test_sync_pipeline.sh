@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # crm sync overlaps its own work with the server's (client/cmd_sync.c): while
-# a push batch is on the wire the next one is collected, and while a pulled
+# a push batch is on the wire the next one is collected and sent beside it
+# (two batches on the wire, the second "after" the first), and while a pulled
 # page is applied the next one is already asked for. This checks that the
 # overlap keeps every guarantee of the serial loop: a push of many batches
-# arrives whole and once; an answer lost mid-push leaves the next batch
-# (already collected) unsent and the lost one is replayed with its own id;
+# arrives whole and once; when an answer is lost mid-push, the batch on the
+# wire beside it is stored too, and both are replayed under their own ids;
 # a page asked for ahead is dropped when the page before it cannot be stored,
 # and a pull whose prefetched page is lost resumes from the last committed page;
 # and every replica ends with exactly the server's rows.
@@ -47,16 +48,16 @@ if CRM_TEST_DROP_RESPONSE=4 laptop a sync >"$T/push1.out" 2>&1; then
 	fail "a sync whose answer was lost must fail"
 fi
 grep -q "run crm sync again" "$T/push1.out" || fail "the lost answer is not explained: $(cat "$T/push1.out")"
-assert_eq "$(sql "SELECT count(*) FROM srv_batches")" 4 \
-	"four batches reached the server; the fifth, collected meanwhile, was not sent"
-lost=$(lsql a "SELECT value FROM sync_state WHERE key = 'push_batch'" | cut -d' ' -f1)
-assert_eq "$(sql "SELECT count(*) FROM srv_batches WHERE batch_id = '$lost'")" 1 \
-	"the laptop keeps the id of the batch whose answer was lost"
+assert_eq "$(sql "SELECT count(*) FROM srv_batches")" 5 \
+	"five batches reached the server: the fourth, whose answer was lost, and the fifth, on the wire beside it"
+kept=$(lsql a "SELECT value FROM sync_state WHERE key = 'push_batch'" | cut -d' ' -f1 | sed "s/.*/'&'/" | paste -sd,)
+assert_eq "$(sql "SELECT count(*) FROM srv_batches WHERE batch_id IN ($kept)")" 2 \
+	"the laptop keeps the ids of the two batches whose answers it did not store"
 left=$(pending a)
 [ "$left" -gt 0 ] && [ "$left" -lt "$before" ] || fail "three batches acknowledged: $left of $before pending"
 
 laptop a --json sync >"$T/push2.json" 2>"$T/push2.err" || fail "the retry failed: $(cat "$T/push2.err")"
-assert_eq "$(jget "$T/push2.json" replayed_batches)" 1 "the lost batch was replayed under its id, once"
+assert_eq "$(jget "$T/push2.json" replayed_batches)" 2 "the two batches were replayed under their ids, once each"
 assert_eq "$(jget "$T/push2.json" pushed)" "$left" "the retry pushed what was pending"
 assert_eq "$(pending a)" 0 "nothing pending"
 batches=$(sql "SELECT count(*) FROM srv_batches")
