@@ -279,7 +279,15 @@ static void handle(struct MHD_Connection *c, struct conn_state *cs, struct srv_r
 	}
 	if (strcmp(cs->method, "POST") != 0)
 		goto run;
-	json = cJSON_ParseWithLength(body, n);
+	/*
+	 * A sync request's push is kept as text, read straight into the change
+	 * set by sync_changeset_from_json (no cJSON node per value); every other
+	 * member, and any other body, is parsed by cJSON as before.
+	 */
+	if (strcmp(cs->path, "/v1/sync") == 0)
+		json = sync_json_parse_packed(body, n, "push");
+	else
+		json = cJSON_ParseWithLength(body, n);
 	if (!json || !cJSON_IsObject(json)) {
 		srv_resp_error(resp, 400, "malformed", "the request body is not a JSON object");
 		goto out;

@@ -2,6 +2,8 @@
 #include "codec.h"
 
 #include <errno.h>
+#include <limits.h>
+#include <locale.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -913,12 +915,17 @@ static enum crm_err decode_block(struct dec *d, const cJSON *o, struct sync_chan
 	return rc;
 }
 
+static enum crm_err from_packed(const char *text, struct sync_db *s, struct sync_changeset *out,
+				struct crm_error *err);
+
 enum crm_err sync_changeset_from_json(const cJSON *json, struct sync_db *s,
 				      struct sync_changeset *out, struct crm_error *err)
 {
 	struct dec d = {s, err, 0};
 	enum crm_err rc = CRM_OK;
 
+	if (cJSON_IsArray(json) && json->valuestring)
+		return from_packed(json->valuestring, s, out, err);
 	sync_changeset_init(out);
 	if (!cJSON_IsArray(json))
 		return crm_fail(err, CRM_EFORMAT, "a change set must be a JSON array");
@@ -934,5 +941,526 @@ enum crm_err sync_changeset_from_json(const cJSON *json, struct sync_db *s,
 	}
 	if (rc != CRM_OK)
 		sync_changeset_release(out);
+	return rc;
+}
+
+/* ---- packed arrays: a strict JSON reader building cJSON nodes in an arena ---- */
+
+/*
+ * cJSON_Parse spends most of its time in malloc and free: a node, a key and
+ * a string each. A push of 45,000 fields is ~150,000 of them. The request
+ * parser below (sync_json_parse_packed) keeps the "push" array as its text;
+ * sync_changeset_from_json then reads that text with jp_* into cJSON nodes
+ * carved from a few large blocks (struct arena), runs the same decoder on
+ * them, and drops the blocks at once.
+ *
+ * jp_* accepts strict JSON only (RFC 8259; no bytes below 0x20 inside
+ * strings, no \u0000, no lone surrogates, numbers of at most 63 characters,
+ * nesting at most JP_DEPTH): a subset of what cJSON accepts, and read into the
+ * very tree cJSON would make (same types, strings, keys in order, numbers
+ * through strtod as cJSON does). Anything else makes jp_* give up, and the
+ * caller falls back to cJSON itself, so no input is read differently.
+ */
+#define JP_DEPTH 64
+#define ARENA_BLOCK ((size_t)1 << 20)
+
+struct arena_blk {
+	struct arena_blk *next;
+	size_t used, cap;
+	/* data follows */
+};
+
+struct arena {
+	struct arena_blk *head;
+};
+
+static void *arena_alloc(struct arena *a, size_t n)
+{
+	struct arena_blk *b = a->head;
+	char *p;
+
+	n = (n + 15) & ~(size_t)15;
+	if (!b || b->cap - b->used < n) {
+		size_t cap = n > ARENA_BLOCK ? n : ARENA_BLOCK;
+
+		b = malloc(sizeof *b + 16 + cap);
+		if (!b)
+			return NULL;
+		b->next = a->head;
+		b->used = 0;
+		b->cap = cap;
+		a->head = b;
+	}
+	p = (char *)(b + 1) + 16 + b->used;
+	p -= (uintptr_t)p & 15;
+	b->used += n;
+	return p;
+}
+
+static void arena_release(struct arena *a)
+{
+	while (a->head) {
+		struct arena_blk *n = a->head->next;
+
+		free(a->head);
+		a->head = n;
+	}
+}
+
+struct jp {
+	const char *p, *end;
+	struct arena *a; /* NULL: check the syntax only, build nothing */
+	int depth;
+};
+
+static void jp_ws(struct jp *j)
+{
+	while (j->p < j->end && (*j->p == ' ' || *j->p == '\n' || *j->p == '\r' || *j->p == '\t'))
+		j->p++;
+}
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Four hex digits at p (p + 4 <= end), or -1. */
+static long hex4(const char *p)
+{
+	long v = 0;
+
+	for (int i = 0; i < 4; i++) {
+		int h = hexval(p[i]);
+
+		if (h < 0)
+			return -1;
+		v = v * 16 + h;
+	}
+	return v;
+}
+
+/*
+ * A string at j->p (the opening quote). *out gets it decoded (NUL-terminated,
+ * in the arena) when building; *raw_plain whether it had no escape.
+ */
+static bool jp_string(struct jp *j, char **out, bool *raw_plain)
+{
+	const char *s = j->p + 1, *q = s;
+	bool esc = false;
+	char *o;
+
+	for (;;) {
+		if (q >= j->end)
+			return false;
+		if (*q == '"')
+			break;
+		if ((unsigned char)*q < 0x20)
+			return false;
+		if (*q == '\\') {
+			esc = true;
+			q++;
+			if (q >= j->end)
+				return false;
+		}
+		q++;
+	}
+	if (raw_plain)
+		*raw_plain = !esc;
+	j->p = q + 1;
+	if (!esc && !j->a)
+		return true;
+	o = j->a ? arena_alloc(j->a, (size_t)(q - s) + 1) : NULL;
+	if (j->a && !o)
+		return false;
+	if (out)
+		*out = o;
+	if (!esc) {
+		memcpy(o, s, (size_t)(q - s));
+		o[q - s] = '\0';
+		return true;
+	}
+	for (const char *p = s; p < q;) {
+		long cp, lo;
+
+		if (*p != '\\') {
+			if (o)
+				*o++ = *p;
+			p++;
+			continue;
+		}
+		p++;
+		switch (*p) {
+		case '"':
+		case '\\':
+		case '/':
+			cp = *p;
+			break;
+		case 'b':
+			cp = '\b';
+			break;
+		case 'f':
+			cp = '\f';
+			break;
+		case 'n':
+			cp = '\n';
+			break;
+		case 'r':
+			cp = '\r';
+			break;
+		case 't':
+			cp = '\t';
+			break;
+		case 'u':
+			if (q - p < 5)
+				return false;
+			cp = hex4(p + 1);
+			if (cp <= 0 || (cp >= 0xDC00 && cp <= 0xDFFF))
+				return false;
+			p += 4;
+			if (cp >= 0xD800 && cp <= 0xDBFF) {
+				if (q - p < 7 || p[1] != '\\' || p[2] != 'u')
+					return false;
+				lo = hex4(p + 3);
+				if (lo < 0xDC00 || lo > 0xDFFF)
+					return false;
+				cp = 0x10000 + (((cp & 0x3FF) << 10) | (lo & 0x3FF));
+				p += 6;
+			}
+			break;
+		default:
+			return false;
+		}
+		p++;
+		if (!o)
+			continue;
+		if (cp < 0x80) {
+			*o++ = (char)cp;
+		} else if (cp < 0x800) {
+			*o++ = (char)(0xC0 | (cp >> 6));
+			*o++ = (char)(0x80 | (cp & 0x3F));
+		} else if (cp < 0x10000) {
+			*o++ = (char)(0xE0 | (cp >> 12));
+			*o++ = (char)(0x80 | ((cp >> 6) & 0x3F));
+			*o++ = (char)(0x80 | (cp & 0x3F));
+		} else {
+			*o++ = (char)(0xF0 | (cp >> 18));
+			*o++ = (char)(0x80 | ((cp >> 12) & 0x3F));
+			*o++ = (char)(0x80 | ((cp >> 6) & 0x3F));
+			*o++ = (char)(0x80 | (cp & 0x3F));
+		}
+	}
+	if (o)
+		*o = '\0';
+	return true;
+}
+
+/* A number as RFC 8259 writes it; the value as cJSON computes it. */
+static bool jp_number(struct jp *j, cJSON *item)
+{
+	const char *s = j->p, *p = s;
+	char b[64];
+	double d;
+
+	if (p < j->end && *p == '-')
+		p++;
+	if (p >= j->end || !(*p >= '0' && *p <= '9'))
+		return false;
+	if (*p == '0')
+		p++;
+	else
+		while (p < j->end && *p >= '0' && *p <= '9')
+			p++;
+	if (p < j->end && *p == '.') {
+		p++;
+		if (p >= j->end || !(*p >= '0' && *p <= '9'))
+			return false;
+		while (p < j->end && *p >= '0' && *p <= '9')
+			p++;
+	}
+	if (p < j->end && (*p == 'e' || *p == 'E')) {
+		p++;
+		if (p < j->end && (*p == '+' || *p == '-'))
+			p++;
+		if (p >= j->end || !(*p >= '0' && *p <= '9'))
+			return false;
+		while (p < j->end && *p >= '0' && *p <= '9')
+			p++;
+	}
+	if ((size_t)(p - s) >= sizeof b)
+		return false; /* cJSON reads 63 characters at most */
+	j->p = p;
+	if (!item)
+		return true;
+	memcpy(b, s, (size_t)(p - s));
+	b[p - s] = '\0';
+	{
+		/* cJSON reads '.' as the locale's decimal point */
+		const struct lconv *lc = localeconv();
+		char dp = lc && lc->decimal_point && lc->decimal_point[0] ? lc->decimal_point[0] : '.';
+
+		for (char *c = b; *c; c++)
+			if (*c == '.')
+				*c = dp;
+	}
+	d = strtod(b, NULL);
+	item->type = cJSON_Number;
+	item->valuedouble = d;
+	if (d >= INT_MAX)
+		item->valueint = INT_MAX;
+	else if (d <= (double)INT_MIN)
+		item->valueint = INT_MIN;
+	else
+		item->valueint = (int)d;
+	return true;
+}
+
+static bool jp_lit(struct jp *j, const char *lit, size_t n)
+{
+	if ((size_t)(j->end - j->p) < n || memcmp(j->p, lit, n) != 0)
+		return false;
+	j->p += n;
+	return true;
+}
+
+static bool jp_value(struct jp *j, cJSON **out);
+
+/* Appends item (may be NULL when only checking) to parent's children. */
+static void jp_link(cJSON *parent, cJSON **last, cJSON *item)
+{
+	if (!parent)
+		return;
+	if (*last) {
+		(*last)->next = item;
+		item->prev = *last;
+	} else {
+		parent->child = item;
+	}
+	*last = item;
+	parent->child->prev = item;
+}
+
+static bool jp_container(struct jp *j, cJSON *item, bool object, size_t *count)
+{
+	cJSON *last = NULL;
+	char close = object ? '}' : ']';
+
+	if (++j->depth > JP_DEPTH)
+		return false;
+	j->p++;
+	jp_ws(j);
+	if (count)
+		*count = 0;
+	if (j->p < j->end && *j->p == close) {
+		j->p++;
+		j->depth--;
+		return true;
+	}
+	for (;;) {
+		char *key = NULL;
+		cJSON *v = NULL;
+
+		if (object) {
+			if (j->p >= j->end || *j->p != '"' || !jp_string(j, &key, NULL))
+				return false;
+			jp_ws(j);
+			if (j->p >= j->end || *j->p != ':')
+				return false;
+			j->p++;
+			jp_ws(j);
+		}
+		if (!jp_value(j, item ? &v : NULL))
+			return false;
+		if (v) {
+			v->string = key;
+			jp_link(item, &last, v);
+		}
+		if (count)
+			(*count)++;
+		jp_ws(j);
+		if (j->p < j->end && *j->p == ',') {
+			j->p++;
+			jp_ws(j);
+			continue;
+		}
+		if (j->p < j->end && *j->p == close) {
+			j->p++;
+			j->depth--;
+			return true;
+		}
+		return false;
+	}
+}
+
+/* One value at j->p (no leading space); *out (when building) its node. */
+static bool jp_value(struct jp *j, cJSON **out)
+{
+	cJSON *item = NULL;
+	char c;
+
+	if (j->p >= j->end)
+		return false;
+	if (out) {
+		item = arena_alloc(j->a, sizeof *item);
+		if (!item)
+			return false;
+		memset(item, 0, sizeof *item);
+		*out = item;
+	}
+	c = *j->p;
+	switch (c) {
+	case '"':
+		if (item)
+			item->type = cJSON_String;
+		return jp_string(j, item ? &item->valuestring : NULL, NULL);
+	case '{':
+	case '[':
+		if (item)
+			item->type = c == '{' ? cJSON_Object : cJSON_Array;
+		return jp_container(j, item, c == '{', NULL);
+	case 't':
+		if (item)
+			item->type = cJSON_True;
+		if (item)
+			item->valueint = 1;
+		return jp_lit(j, "true", 4);
+	case 'f':
+		if (item)
+			item->type = cJSON_False;
+		return jp_lit(j, "false", 5);
+	case 'n':
+		if (item)
+			item->type = cJSON_NULL;
+		return jp_lit(j, "null", 4);
+	default:
+		return jp_number(j, item);
+	}
+}
+
+/* Reads text[0..n) (one JSON value, spaces around) into an arena tree, or NULL. */
+static cJSON *jp_parse(const char *text, size_t n, struct arena *a)
+{
+	struct jp j = {text, text + n, a, 0};
+	cJSON *root = NULL;
+
+	jp_ws(&j);
+	if (!jp_value(&j, &root))
+		return NULL;
+	jp_ws(&j);
+	return j.p == j.end ? root : NULL;
+}
+
+cJSON *sync_json_parse_packed(const char *text, size_t n, const char *key)
+{
+	struct jp j = {text, text + n, NULL, 0};
+	const char *a = NULL, *b = NULL;
+	size_t klen = strlen(key), count = 0;
+	char *env = NULL;
+	cJSON *json = NULL, *item;
+
+	/* one pass over the syntax, finding the first member named key */
+	jp_ws(&j);
+	if (j.p >= j.end || *j.p != '{')
+		goto plain;
+	j.p++;
+	j.depth = 1;
+	jp_ws(&j);
+	if (j.p < j.end && *j.p == '}')
+		goto plain;
+	for (;;) {
+		const char *k = j.p + 1;
+		bool raw_plain = false;
+		bool hit;
+
+		if (j.p >= j.end || *j.p != '"' || !jp_string(&j, NULL, &raw_plain) || !raw_plain)
+			goto plain; /* an escape in a key could spell key: cJSON decides */
+		hit = !a && (size_t)(j.p - 1 - k) == klen && memcmp(k, key, klen) == 0;
+		jp_ws(&j);
+		if (j.p >= j.end || *j.p != ':')
+			goto plain;
+		j.p++;
+		jp_ws(&j);
+		if (hit && j.p < j.end && *j.p == '[') {
+			a = j.p;
+			if (!jp_container(&j, NULL, false, &count))
+				goto plain;
+			b = j.p;
+		} else if (hit) {
+			goto plain;
+		} else if (!jp_value(&j, NULL)) {
+			goto plain;
+		}
+		jp_ws(&j);
+		if (j.p < j.end && *j.p == ',') {
+			j.p++;
+			jp_ws(&j);
+			continue;
+		}
+		if (j.p < j.end && *j.p == '}') {
+			j.p++;
+			break;
+		}
+		goto plain;
+	}
+	jp_ws(&j);
+	if (j.p != j.end || !a || count == 0)
+		goto plain;
+	/* the rest of the object through cJSON, the array as "[]" ... */
+	env = malloc(n - (size_t)(b - a) + 3);
+	if (!env)
+		goto plain;
+	memcpy(env, text, (size_t)(a - text));
+	memcpy(env + (a - text), "[]", 2);
+	memcpy(env + (a - text) + 2, b, (size_t)(text + n - b));
+	json = cJSON_ParseWithLength(env, n - (size_t)(b - a) + 2);
+	free(env);
+	item = json ? cJSON_GetObjectItemCaseSensitive(json, key) : NULL;
+	if (!cJSON_IsArray(item) || item->child || item->valuestring)
+		goto plain;
+	/* ... then given its text back, and one null per element (for its size) */
+	item->valuestring = malloc((size_t)(b - a) + 1);
+	if (!item->valuestring)
+		goto plain;
+	memcpy(item->valuestring, a, (size_t)(b - a));
+	item->valuestring[b - a] = '\0';
+	for (size_t i = 0; i < count; i++) {
+		cJSON *x = cJSON_CreateNull();
+
+		if (!x || !cJSON_AddItemToArray(item, x)) {
+			cJSON_Delete(x);
+			goto plain;
+		}
+	}
+	return json;
+plain:
+	cJSON_Delete(json);
+	return cJSON_ParseWithLength(text, n);
+}
+
+
+/* A packed array (sync_json_parse_packed): its text read into nodes, then decoded. */
+static enum crm_err from_packed(const char *text, struct sync_db *s, struct sync_changeset *out,
+				struct crm_error *err)
+{
+	struct arena a = {NULL};
+	size_t n = strlen(text);
+	cJSON *tree = jp_parse(text, n, &a), *slow = NULL;
+	enum crm_err rc;
+
+	if (!tree) /* not strict JSON (or no memory): cJSON reads it as it always did */
+		tree = slow = cJSON_ParseWithLength(text, n);
+	if (tree && !(cJSON_IsArray(tree) && tree->valuestring)) {
+		rc = sync_changeset_from_json(tree, s, out, err);
+	} else {
+		sync_changeset_init(out);
+		rc = crm_fail(err, CRM_EFORMAT, "a change set must be a JSON array");
+	}
+	cJSON_Delete(slow);
+	arena_release(&a);
 	return rc;
 }
