@@ -6,6 +6,7 @@
 #include "srv_dedup.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,8 +24,12 @@
 #define PENDING_MAX 4096
 #define STMT_CACHE 48
 
+struct ahead;
+
 struct srv_dedup {
 	sqlite3 *db;        /* the connection the cached statements belong to */
+	struct ahead *ahead; /* the push's check done ahead (srv_dedup_push_begin), or NULL */
+	bool no_ahead;       /* srv_dedup_set_ahead(false) */
 	sqlite3_stmt *load; /* cust_load's SELECT, prepared once on db */
 	/* Other statements of merges, prepared once on db (updates compile the capture triggers). */
 	char *sql[STMT_CACHE];
@@ -336,6 +341,9 @@ static void label(const struct cust *c, char *out, size_t n)
 
 /* ---- the index ---------------------------------------------------------- */
 
+static void ahead_cut(struct srv_dedup *d);
+static void ahead_free(struct srv_dedup *d);
+
 /* Puts customer id in the index as it is in db now (or takes it out). */
 static enum crm_err index_sync_one(struct srv_dedup *d, sqlite3 *db, const char *id,
 				   struct crm_error *err)
@@ -346,6 +354,7 @@ static enum crm_err index_sync_one(struct srv_dedup *d, sqlite3 *db, const char 
 
 	if (!d)
 		return CRM_OK;
+	ahead_cut(d);
 	pend(d, id);
 	rc = ident_load(d, db, id, &c, err);
 	if (rc != CRM_OK)
@@ -428,6 +437,7 @@ void srv_dedup_free(struct srv_dedup *d)
 {
 	if (!d)
 		return;
+	ahead_free(d);
 	sqlite3_finalize(d->load);
 	for (size_t i = 0; i < d->nstmt; i++) {
 		sqlite3_finalize(d->stmt[i]);
@@ -564,6 +574,7 @@ enum crm_err srv_dedup_settle(struct srv_dedup *d, sqlite3 *db, struct crm_error
 	if (d->overflow) {
 		struct srv_dedup *fresh = NULL;
 
+		ahead_cut(d);
 		pending_clear(d);
 		rc = srv_dedup_open(db, &fresh, err);
 		if (rc != CRM_OK)
@@ -1526,66 +1537,47 @@ out:
 
 /* ---- matching one customer ---------------------------------------------- */
 
-enum crm_err srv_dedup_check(struct srv_dedup *d, sqlite3 *db, struct sync_db *s,
-			     const char *id, const char *how, const char *by,
-			     struct srv_dup_stats *stats, char merged_into[37],
-			     struct crm_error *err)
-{
-	struct ident c;
-	struct match_hit hits[MAX_HITS];
-	char cand[MAX_HITS][37];
-	struct match_verdict ver[MAX_HITS];
-	size_t n = 0;
-	struct crm_error ignore;
-	enum crm_err rc;
-	char self[37];
+/* A hit copied out of the index (merging changes the index its id points into). */
+struct hit_copy {
+	char id[37];
+	struct match_verdict v;
+};
 
-	if (merged_into)
-		merged_into[0] = '\0';
-	rc = ident_load(d, db, id, &c, err);
-	if (rc != CRM_OK)
-		return rc;
-	copy_str(self, sizeof self, c.exists ? c.id : id);
-	if (c.exists)
-		pend(d, self);
-	if (!c.ok) {
-		/* Deleted, merged, or not valid text (cannot be matched): not in the pool. */
-		if (c.exists)
-			match_index_remove(d->idx, self, &ignore);
-		goto out;
-	}
-	/* In the index first (it is the pool now), then matched against the others. */
-	rc = match_index_add_query(d->idx, self, &c.rec, hits, MAX_HITS, &n, err);
-	if (rc != CRM_OK)
-		goto out;
-	if (stats)
-		stats->checked++;
-	/* Copy the hits out: merging changes the index they point into. */
-	for (size_t i = 0; i < n; i++) {
-		copy_str(cand[i], sizeof cand[i], hits[i].id);
-		ver[i] = hits[i].verdict;
-	}
+/*
+ * What the check does with the hits of customer self, in order: drops a
+ * stale one, merges a MATCH (unless the pair was dismissed or merged),
+ * queues a REVIEW never decided. *gone when self was merged away.
+ */
+static enum crm_err act_on_hits(struct srv_dedup *d, sqlite3 *db, struct sync_db *s,
+				const char *self, const struct hit_copy *h, size_t n,
+				const char *how, const char *by, struct srv_dup_stats *stats,
+				char merged_into[37], struct crm_error *err)
+{
+	struct crm_error ignore;
+	enum crm_err rc = CRM_OK;
+
 	for (size_t i = 0; i < n && rc == CRM_OK; i++) {
 		bool live = false;
 		char status[16];
 
-		rc = cust_live(d, db, cand[i], &live, err);
+		rc = cust_live(d, db, h[i].id, &live, err);
 		if (rc != CRM_OK)
 			break;
 		if (!live) {
 			/* Stale entry (a write rolled back, another process): drop it. */
-			match_index_remove(d->idx, cand[i], &ignore);
+			ahead_cut(d);
+			match_index_remove(d->idx, h[i].id, &ignore);
 			continue;
 		}
-		rc = pair_status(d, db, self, cand[i], status, err);
+		rc = pair_status(d, db, self, h[i].id, status, err);
 		if (rc != CRM_OK)
 			break;
 		if (strcmp(status, "dismissed") == 0 || strcmp(status, "merged") == 0)
 			continue;
-		if (ver[i].decision == MATCH_MATCH) {
+		if (h[i].v.decision == MATCH_MATCH) {
 			struct srv_dup_merge_info info;
 
-			rc = srv_dedup_merge(d, db, s, self, cand[i], how, by, &ver[i], &info, err);
+			rc = srv_dedup_merge(d, db, s, self, h[i].id, how, by, &h[i].v, &info, err);
 			if (rc != CRM_OK)
 				break;
 			if (stats)
@@ -1597,14 +1589,55 @@ enum crm_err srv_dedup_check(struct srv_dedup *d, sqlite3 *db, struct sync_db *s
 			}
 			continue;
 		}
-		if (ver[i].decision == MATCH_REVIEW && status[0] == '\0') {
-			rc = pair_put(d, db, self, cand[i], &ver[i], "open", NULL, err);
+		if (h[i].v.decision == MATCH_REVIEW && status[0] == '\0') {
+			rc = pair_put(d, db, self, h[i].id, &h[i].v, "open", NULL, err);
 			if (rc == CRM_OK && stats)
 				stats->queued++;
 		}
 	}
-out:
 	return rc;
+}
+
+enum crm_err srv_dedup_check(struct srv_dedup *d, sqlite3 *db, struct sync_db *s,
+			     const char *id, const char *how, const char *by,
+			     struct srv_dup_stats *stats, char merged_into[37],
+			     struct crm_error *err)
+{
+	struct ident c;
+	struct match_hit hits[MAX_HITS];
+	struct hit_copy h[MAX_HITS];
+	size_t n = 0;
+	struct crm_error ignore;
+	enum crm_err rc;
+	char self[37];
+
+	if (merged_into)
+		merged_into[0] = '\0';
+	/* What a push's worker added ahead goes first: this changes the index. */
+	ahead_cut(d);
+	rc = ident_load(d, db, id, &c, err);
+	if (rc != CRM_OK)
+		return rc;
+	copy_str(self, sizeof self, c.exists ? c.id : id);
+	if (c.exists)
+		pend(d, self);
+	if (!c.ok) {
+		/* Deleted, merged, or not valid text (cannot be matched): not in the pool. */
+		if (c.exists)
+			match_index_remove(d->idx, self, &ignore);
+		return CRM_OK;
+	}
+	/* In the index first (it is the pool now), then matched against the others. */
+	rc = match_index_add_query(d->idx, self, &c.rec, hits, MAX_HITS, &n, err);
+	if (rc != CRM_OK)
+		return rc;
+	if (stats)
+		stats->checked++;
+	for (size_t i = 0; i < n; i++) {
+		copy_str(h[i].id, sizeof h[i].id, hits[i].id);
+		h[i].v = hits[i].verdict;
+	}
+	return act_on_hits(d, db, s, self, h, n, how, by, stats, merged_into, err);
 }
 
 /* ---- sync hooks --------------------------------------------------------- */
@@ -1737,44 +1770,46 @@ static int cmp_row_at(const void *a, const void *b)
 	return x->i < y->i ? -1 : x->i > y->i;
 }
 
-enum crm_err srv_dedup_after_push(struct srv_dedup *d, sqlite3 *db, struct sync_db *s,
-				  const struct sync_changeset *cs, const char *by,
+#define ROW_CHECKED 1 /* srv_dedup_after_push checks the customer of this row */
+#define ROW_MULTI 2   /* that customer has more than one row in the set */
+
+/*
+ * Which rows of cs srv_dedup_after_push checks: each customer once (its
+ * first row, found by sorting, not by a scan per row), when the row has an
+ * identifying field or `deleted`. *out (caller frees) gets ROW_* per row.
+ */
+static enum crm_err rows_to_check(const struct sync_changeset *cs, unsigned char **out,
 				  struct crm_error *err)
 {
 	const struct schema_table *t = ctab();
-	struct row_at *at = NULL;
-	bool *later = NULL; /* a row whose customer an earlier row of the set already names */
+	struct row_at *at = malloc((cs->nrows ? cs->nrows : 1) * sizeof *at);
+	unsigned char *f = calloc(cs->nrows ? cs->nrows : 1, 1);
+	bool *later = calloc(cs->nrows ? cs->nrows : 1, sizeof *later);
 	size_t n = 0;
-	enum crm_err rc;
 
-	if (!d)
-		return CRM_OK;
-	rc = srv_dedup_settle(d, db, err);
-	if (rc == CRM_OK)
-		rc = srv_dedup_refresh(d, db, err);
-	if (rc != CRM_OK || cs->nrows == 0)
-		return rc;
-	/* Each customer once (its first row), found by sorting, not by a scan per row. */
-	at = malloc(cs->nrows * sizeof *at);
-	later = calloc(cs->nrows, sizeof *later);
-	if (!at || !later) {
-		rc = crm_fail(err, CRM_ENOMEM, "out of memory");
-		goto out;
+	*out = NULL;
+	if (!at || !f || !later) {
+		free(at);
+		free(f);
+		free(later);
+		return crm_fail(err, CRM_ENOMEM, "out of memory");
 	}
 	for (size_t i = 0; i < cs->nrows; i++)
 		if (strcmp(cs->rows[i].table, t->name) == 0)
 			at[n++] = (struct row_at){cs->rows[i].id, i};
 	qsort(at, n, sizeof *at, cmp_row_at);
-	for (size_t k = 1; k < n; k++)
-		if (strcmp(at[k].id, at[k - 1].id) == 0)
+	for (size_t k = 1; k < n; k++) {
+		if (strcmp(at[k].id, at[k - 1].id) == 0) {
 			later[at[k].i] = true;
-	for (size_t i = 0; i < cs->nrows && rc == CRM_OK; i++) {
+			f[at[k].i] |= ROW_MULTI;
+			f[at[k - 1].i] |= ROW_MULTI;
+		}
+	}
+	for (size_t i = 0; i < cs->nrows; i++) {
 		const struct sync_row *r = &cs->rows[i];
 		bool ident = false, deleted = false;
 
-		if (strcmp(r->table, t->name) != 0 || !crm_id_valid(r->id))
-			continue;
-		if (later[i])
+		if (strcmp(r->table, t->name) != 0 || !crm_id_valid(r->id) || later[i])
 			continue;
 		/* One identifying field is enough to know (the commonest case: a new row). */
 		for (size_t j = 0; j < r->nfields && !ident; j++) {
@@ -1785,13 +1820,387 @@ enum crm_err srv_dedup_after_push(struct srv_dedup *d, sqlite3 *db, struct sync_
 		}
 		/* A deletion takes it out of the index; a restored one is matched like a new one. */
 		if (ident || deleted)
-			rc = srv_dedup_check(d, db, s, r->id, "sync", by, NULL, NULL, err);
+			f[i] |= ROW_CHECKED;
+	}
+	free(at);
+	free(later);
+	*out = f;
+	return CRM_OK;
+}
+
+/* ---- the check of new customers done ahead (srv_dedup_push_begin) -------- */
+
+#define AROW_ITEM 1  /* a new customer the worker checks */
+#define AROW_SKIP 2  /* a customer that did not exist, refused whole: its check does nothing */
+#define AROW_DIRTY 4 /* a field of it was refused: what is stored is not what was pushed */
+
+/* One new customer checked by the worker. */
+struct ahead_item {
+	size_t row;         /* its row in the set */
+	char id[37];
+	bool ok;            /* valid text: added to the index and matched */
+	size_t hit0, nhits; /* its hits: ahead.hits[hit0, hit0 + nhits) */
+};
+
+struct ahead {
+	const struct sync_changeset *cs; /* the set (read by the worker until it is joined) */
+	size_t nrows;
+	struct match_index *idx;
+	struct ahead_item *items;
+	size_t nitems;
+	size_t done; /* items[0, done) are in the index as the worker left them */
+	size_t next; /* items[0, next) recorded by srv_dedup_after_push; the rest can be undone */
+	struct hit_copy *hits;
+	size_t nhits, caphits;
+	unsigned char *row; /* AROW_* per row of the set */
+	pthread_t thread;
+	bool running;
+};
+
+/* The identifying columns of a match_input, in the order of input_from_row. */
+static const char *const input_cols[] = {"kind",  "name",    "uscc", "id_number", "birth_date",
+					 "phone", "email",   "address", "city", "region"};
+#define NINPUT (sizeof input_cols / sizeof input_cols[0])
+
+static int input_col(const char *col)
+{
+	for (size_t k = 0; k < NINPUT; k++)
+		if (strcmp(input_cols[k], col) == 0)
+			return (int)k;
+	return -1;
+}
+
+/* The match input of a pushed row: its identifying values (absent ones NULL, as stored). */
+static void input_from_fields(const struct sync_row *r, struct match_input *in)
+{
+	const char **slot[NINPUT] = {&in->kind,  &in->name,  &in->uscc,    &in->id_number,
+				     &in->birth_date, &in->phone, &in->email, &in->address,
+				     &in->city,  &in->region};
+
+	memset(in, 0, sizeof *in);
+	for (size_t j = 0; j < r->nfields; j++) {
+		int k = input_col(r->fields[j].col);
+
+		if (k >= 0)
+			*slot[k] = r->fields[j].v.type == SYNC_TEXT ? r->fields[j].v.s : NULL;
+	}
+}
+
+/*
+ * True when a new row, once applied without a refusal and without clocks of
+ * its own before, stores exactly these identifying values: every column
+ * named once and exactly, identifying values text or NULL, and live
+ * (`deleted` absent or 0; merged_into other than NULL is refused before).
+ */
+static bool stored_as_pushed(const struct sync_row *r)
+{
+	const struct schema_table *t = ctab();
+	uint64_t seen = 0;
+
+	for (size_t j = 0; j < r->nfields; j++) {
+		const struct sync_field *f = &r->fields[j];
+		const struct schema_column *c = schema_column_find(t, f->col);
+		size_t ci;
+
+		if (!c)
+			return false;
+		ci = (size_t)(c - t->cols);
+		if (ci >= 64 || (seen & ((uint64_t)1 << ci)))
+			return false;
+		seen |= (uint64_t)1 << ci;
+		if (input_col(f->col) >= 0 &&
+		    !(f->v.type == SYNC_NULL || (f->v.type == SYNC_TEXT && f->v.s)))
+			return false;
+		if (strcmp(f->col, "deleted") == 0 && !(f->v.type == SYNC_INT && f->v.i == 0))
+			return false;
+	}
+	return true;
+}
+
+/* Keeps the hits of one item (copied: the index owns their ids). */
+static bool hits_keep(struct ahead *a, const struct match_hit *hits, size_t n)
+{
+	if (a->nhits + n > a->caphits) {
+		size_t ncap = a->caphits ? a->caphits * 2 : 64;
+		struct hit_copy *nh;
+
+		while (ncap < a->nhits + n)
+			ncap *= 2;
+		nh = realloc(a->hits, ncap * sizeof *nh);
+		if (!nh)
+			return false;
+		a->hits = nh;
+		a->caphits = ncap;
+	}
+	for (size_t i = 0; i < n; i++) {
+		copy_str(a->hits[a->nhits + i].id, sizeof a->hits[0].id, hits[i].id);
+		a->hits[a->nhits + i].v = hits[i].verdict;
+	}
+	a->nhits += n;
+	return true;
+}
+
+/*
+ * The worker: for each item in order, what srv_dedup_check does to the
+ * index (normalize, add, match), from the pushed values. It stops before an
+ * item it cannot do exactly so (its id already in the index, no memory):
+ * that one and the rest are checked after the push.
+ */
+static void *ahead_work(void *arg)
+{
+	struct ahead *a = arg;
+	struct match_hit hits[MAX_HITS];
+
+	for (size_t k = 0; k < a->nitems; k++) {
+		struct ahead_item *it = &a->items[k];
+		struct match_input in;
+		struct match_record rec;
+		struct crm_error ignore;
+		size_t n = 0;
+
+		if (match_index_get(a->idx, it->id))
+			break;
+		input_from_fields(&a->cs->rows[it->row], &in);
+		it->ok = match_record_init(&rec, &in, &ignore) == CRM_OK;
+		it->hit0 = a->nhits;
+		if (it->ok &&
+		    (match_index_add_query(a->idx, it->id, &rec, hits, MAX_HITS, &n, &ignore) != CRM_OK ||
+		     !hits_keep(a, hits, n))) {
+			if (match_index_get(a->idx, it->id))
+				match_index_remove(a->idx, it->id, &ignore);
+			break;
+		}
+		it->nhits = n;
+		a->done = k + 1;
+	}
+	return NULL;
+}
+
+static void ahead_join(struct ahead *a)
+{
+	if (a && a->running) {
+		pthread_join(a->thread, NULL);
+		a->running = false;
+	}
+}
+
+/*
+ * Takes out of the index what the worker added for the items not recorded
+ * yet, last first: the index is then as the serial check leaves it at this
+ * point (the slots freed are handed out again in the order fresh ones
+ * would be, so even ties between candidates fall the same way). Called
+ * before anything else changes the index.
+ */
+static void ahead_cut(struct srv_dedup *d)
+{
+	struct ahead *a = d ? d->ahead : NULL;
+
+	if (!a)
+		return;
+	ahead_join(a);
+	while (a->done > a->next) {
+		struct ahead_item *it = &a->items[--a->done];
+		struct crm_error ignore;
+
+		if (it->ok)
+			match_index_remove(d->idx, it->id, &ignore);
+	}
+}
+
+static void ahead_free(struct srv_dedup *d)
+{
+	struct ahead *a = d->ahead;
+
+	if (!a)
+		return;
+	ahead_cut(d);
+	free(a->items);
+	free(a->hits);
+	free(a->row);
+	free(a);
+	d->ahead = NULL;
+}
+
+void srv_dedup_set_ahead(struct srv_dedup *d, bool on)
+{
+	if (d)
+		d->no_ahead = !on;
+}
+
+/*
+ * Would srv_dedup_settle and srv_dedup_refresh read nothing now? Then the
+ * index is the database's as of this transaction's start, and stays so
+ * until srv_dedup_after_push (a push changes neither the pending list nor
+ * srv_dup_touched).
+ */
+static bool index_current(struct srv_dedup *d, sqlite3 *db)
+{
+	sqlite3_stmt *st;
+	bool touched;
+
+	if (!(mark_committed(d, db) && d->pends == d->marked_pends) &&
+	    (d->overflow || d->npending > 0))
+		return false;
+	st = stmt_get(d, db, "SELECT 1 FROM srv_dup_touched WHERE seq > ?1 LIMIT 1");
+	if (!st)
+		return false;
+	sqlite3_bind_int64(st, 1, d->touched);
+	touched = sqlite3_step(st) != SQLITE_DONE;
+	stmt_done(d, st);
+	return !touched;
+}
+
+/* True when no clock names customer id (a row that never was here). */
+static bool no_clocks(struct srv_dedup *d, sqlite3 *db, const char *id)
+{
+	sqlite3_stmt *st = stmt_get(d, db, "SELECT 1 FROM sync_clock WHERE tbl = 'customers' AND rid = ?1 LIMIT 1");
+	bool none;
+
+	if (!st)
+		return false;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	none = sqlite3_step(st) == SQLITE_DONE;
+	stmt_done(d, st);
+	return none;
+}
+
+void srv_dedup_push_begin(struct srv_dedup *d, sqlite3 *db, const struct sync_changeset *cs,
+			  const unsigned char *kind)
+{
+	struct ahead *a = NULL;
+	unsigned char *check = NULL;
+	struct crm_error ignore;
+
+	if (!d)
+		return;
+	ahead_free(d);
+	if (d->no_ahead || cs->nrows == 0 || d->db != db || !index_current(d, db))
+		return;
+	if (rows_to_check(cs, &check, &ignore) != CRM_OK)
+		return;
+	a = calloc(1, sizeof *a);
+	if (!a)
+		goto out;
+	a->items = calloc(cs->nrows, sizeof *a->items);
+	a->row = calloc(cs->nrows, 1);
+	if (!a->items || !a->row)
+		goto out;
+	a->cs = cs;
+	a->nrows = cs->nrows;
+	a->idx = d->idx;
+	/* The new customers in the order they are checked, up to the first that is not simple. */
+	for (size_t i = 0; i < cs->nrows; i++) {
+		const struct sync_row *r = &cs->rows[i];
+
+		if (!(check[i] & ROW_CHECKED))
+			continue;
+		if (kind[i] == SRV_DEDUP_ROW_GONE && !(check[i] & ROW_MULTI)) {
+			a->row[i] = AROW_SKIP;
+			continue;
+		}
+		if (kind[i] != SRV_DEDUP_ROW_NEW || (check[i] & ROW_MULTI) || !stored_as_pushed(r) ||
+		    !no_clocks(d, db, r->id))
+			break;
+		a->row[i] = AROW_ITEM;
+		a->items[a->nitems].row = i;
+		copy_str(a->items[a->nitems].id, sizeof a->items[0].id, r->id);
+		a->nitems++;
+	}
+	if (a->nitems == 0)
+		goto out;
+	if (pthread_create(&a->thread, NULL, ahead_work, a) != 0)
+		goto out;
+	a->running = true;
+	d->ahead = a;
+	a = NULL;
+out:
+	if (a) {
+		free(a->items);
+		free(a->row);
+		free(a);
+	}
+	free(check);
+}
+
+void srv_dedup_push_refused(struct srv_dedup *d, const struct sync_changeset *cs, size_t row)
+{
+	struct ahead *a = d ? d->ahead : NULL;
+
+	if (a && a->cs == cs && row < a->nrows)
+		a->row[row] |= AROW_DIRTY;
+}
+
+void srv_dedup_push_end(struct srv_dedup *d, bool ok)
+{
+	if (!d || !d->ahead)
+		return;
+	ahead_join(d->ahead);
+	if (!ok)
+		ahead_free(d);
+}
+
+/*
+ * Records item it of the worker as srv_dedup_check would have: the
+ * customer in the pending list, then its hits acted on.
+ */
+static enum crm_err ahead_record(struct srv_dedup *d, sqlite3 *db, struct sync_db *s,
+				 const struct ahead_item *it, const char *by, struct crm_error *err)
+{
+	struct ahead *a = d->ahead;
+
+	pend(d, it->id);
+	if (!it->ok)
+		return CRM_OK;
+	return act_on_hits(d, db, s, it->id, a->hits + it->hit0, it->nhits, "sync", by, NULL, NULL,
+			   err);
+}
+
+enum crm_err srv_dedup_after_push(struct srv_dedup *d, sqlite3 *db, struct sync_db *s,
+				  const struct sync_changeset *cs, const char *by,
+				  struct crm_error *err)
+{
+	unsigned char *check = NULL;
+	struct ahead *a;
+	enum crm_err rc;
+
+	if (!d)
+		return CRM_OK;
+	a = d->ahead;
+	if (a) {
+		ahead_join(a);
+		/* Not this set's, or settle or refresh have work: the worker's part goes. */
+		if (a->cs != cs || a->nrows != cs->nrows || !index_current(d, db))
+			ahead_cut(d);
+	}
+	rc = srv_dedup_settle(d, db, err);
+	if (rc == CRM_OK)
+		rc = srv_dedup_refresh(d, db, err);
+	if (rc != CRM_OK || cs->nrows == 0)
+		goto out;
+	rc = rows_to_check(cs, &check, err);
+	for (size_t i = 0; i < cs->nrows && rc == CRM_OK; i++) {
+		if (!(check[i] & ROW_CHECKED))
+			continue;
+		if (a && a->next < a->done) {
+			const struct ahead_item *it = &a->items[a->next];
+
+			if ((a->row[i] & AROW_SKIP) && it->row > i)
+				continue; /* nothing of it was written: its check reads nothing */
+			if (it->row == i && !(a->row[i] & AROW_DIRTY) &&
+			    strcmp(it->id, cs->rows[i].id) == 0) {
+				a->next++;
+				rc = ahead_record(d, db, s, it, by, err);
+				continue;
+			}
+		}
+		/* srv_dedup_check takes out what the worker did past this point first. */
+		rc = srv_dedup_check(d, db, s, cs->rows[i].id, "sync", by, NULL, NULL, err);
 	}
 	if (rc == CRM_OK)
 		mark_write(d, db);
 out:
-	free(at);
-	free(later);
+	free(check);
+	ahead_free(d);
 	return rc;
 }
 

@@ -20,7 +20,9 @@
  * moved, fields filled with the version written, the tombstone's previous
  * state) so srv_dedup_unmerge() undoes it exactly.
  *
- * Threads: a struct srv_dedup is used under the writer's lock only.
+ * Threads: a struct srv_dedup is used under the writer's lock only; the
+ * worker of srv_dedup_push_begin runs only between that call and
+ * srv_dedup_push_end, and is the only one to touch the index meanwhile.
  */
 #ifndef SERVER_SRV_DEDUP_H
 #define SERVER_SRV_DEDUP_H
@@ -145,6 +147,44 @@ bool srv_dedup_writable(sqlite3 *db, const char *device, const char *id);
 enum crm_err srv_dedup_after_push(struct srv_dedup *d, sqlite3 *db, struct sync_db *s,
 				  const struct sync_changeset *cs, const char *by,
 				  struct crm_error *err);
+
+/*
+ * Push hooks that take the duplicate check of new customers off the push's
+ * critical path. srv_push calls srv_dedup_push_begin after its permission
+ * decisions and before it applies the batch (writer's lock and transaction):
+ * the new customers of cs, whose stored identifying values will be exactly
+ * the pushed ones, are normalized, added to the index and matched on a
+ * worker thread, in the order srv_dedup_after_push checks them, while the
+ * writer applies the batch. srv_dedup_push_refused names a row of which a
+ * field was refused after all (its stored values are not the pushed ones);
+ * srv_dedup_push_end joins the worker before srv_push returns. Then
+ * srv_dedup_after_push(cs) records what the worker found (pairs, merges,
+ * notices, in the same order) and checks every other customer as before:
+ * it undoes the worker's additions from the first customer it cannot vouch
+ * for, or before anything else changes the index, so every decision is the
+ * one the serial check makes.
+ *
+ * kind[i] (one per row of cs) says what srv_push decided before applying:
+ * SRV_DEDUP_ROW_NEW a customer that does not exist yet and may be created,
+ * SRV_DEDUP_ROW_GONE a customer that does not exist and was refused whole
+ * (nothing of it is written), SRV_DEDUP_ROW_OTHER anything else. The
+ * worker is only a shortcut: when it cannot start (settle or refresh have
+ * work to do, no thread, no memory), srv_dedup_after_push checks everything
+ * itself. cs must stay unchanged until srv_dedup_push_end.
+ */
+enum srv_dedup_row_kind { SRV_DEDUP_ROW_OTHER = 0, SRV_DEDUP_ROW_NEW = 1, SRV_DEDUP_ROW_GONE = 2 };
+
+void srv_dedup_push_begin(struct srv_dedup *d, sqlite3 *db, const struct sync_changeset *cs,
+			  const unsigned char *kind);
+void srv_dedup_push_refused(struct srv_dedup *d, const struct sync_changeset *cs, size_t row);
+/* ok false: the push failed; what the worker added is taken out again at once. */
+void srv_dedup_push_end(struct srv_dedup *d, bool ok);
+
+/*
+ * Tests and benchmarks: false makes srv_dedup_push_begin start nothing (the
+ * serial check after the push, the reference). On by default.
+ */
+void srv_dedup_set_ahead(struct srv_dedup *d, bool on);
 
 /*
  * Sync hook, building the response (same transaction): appends to notices

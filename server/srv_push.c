@@ -573,6 +573,26 @@ static enum crm_err mark_own(sqlite3 *db, const char *device, const struct sync_
 	return rc;
 }
 
+/*
+ * Tells srv_dedup which customers of cs are new (they will be stored as
+ * pushed unless a field is refused) and which were refused whole.
+ */
+static void dedup_begin(struct srv_app *app, const struct sync_changeset *cs,
+			const struct row_decision *dec)
+{
+	unsigned char *kind = calloc(cs->nrows ? cs->nrows : 1, 1);
+
+	if (!kind)
+		return; /* the check runs after the push, as it always could */
+	for (size_t i = 0; i < cs->nrows; i++) {
+		if (strcmp(cs->rows[i].table, "customers") != 0 || dec[i].existed)
+			continue;
+		kind[i] = dec[i].refused ? SRV_DEDUP_ROW_GONE : SRV_DEDUP_ROW_NEW;
+	}
+	srv_dedup_push_begin(app->dedup, app->writer.db, cs, kind);
+	free(kind);
+}
+
 enum crm_err srv_push_apply(struct srv_app *app, const struct srv_session *who,
 			       const struct sync_changeset *in, cJSON **result,
 			       struct crm_error *err)
@@ -647,6 +667,9 @@ enum crm_err srv_push_apply(struct srv_app *app, const struct srv_session *who,
 	rc = decide_rows(&pc, err);
 	if (rc != CRM_OK)
 		goto out;
+	/* The duplicate check of the new customers starts on a worker meanwhile (srv_dedup). */
+	if (app->dedup && cs == in)
+		dedup_begin(app, cs, dec);
 	rc = sync_apply(app->writer.sync, cs, SYNC_APPLY_IN_TXN, check_field, &pc, &res, err);
 	if (rc != CRM_OK)
 		goto out;
@@ -666,6 +689,8 @@ enum crm_err srv_push_apply(struct srv_app *app, const struct srv_session *who,
 			rc = crm_fail(err, CRM_ENOMEM, "out of memory");
 			goto out;
 		}
+		/* What is stored of this row is not all that was pushed. */
+		srv_dedup_push_refused(app->dedup, cs, (size_t)i);
 	}
 	out = cJSON_CreateObject();
 	receipts = out ? cJSON_AddArrayToObject(out, "receipts") : NULL;
@@ -763,6 +788,7 @@ enum crm_err srv_push_apply(struct srv_app *app, const struct srv_session *who,
 	*result = out;
 	out = NULL;
 out:
+	srv_dedup_push_end(app->dedup, rc == CRM_OK);
 	if (sc_open)
 		srv_scope_release(&sc);
 	for (size_t i = 0; rr && i < in->nrows; i++)
