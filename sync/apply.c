@@ -32,6 +32,27 @@ struct row_work {
 	size_t npc, cappc;
 };
 
+/* Rows inserted by one statement at most (a power of two, 2^DB_CLOCK_NEW_LOG). */
+#define NEW_ROWS_MAX ((size_t)1 << DB_CLOCK_NEW_LOG)
+
+/*
+ * New rows waiting to be written: consecutive rows of one table, each with
+ * no clock row and every column won at one version (the common case of a
+ * push or pull of new rows). They are inserted NEW_ROWS_MAX, then fewer, at
+ * a time with one multi-row INSERT and one INSERT of their "" clock rows:
+ * SQLite's per-statement work (opening a cursor per index, building the
+ * CHECK constraints' IN lists, the statement's start and end) is paid once
+ * per statement instead of once per row. The queue is written before any
+ * other row is, so rowids, sequence numbers and everything else come out
+ * as if each row had been written on its own.
+ */
+struct new_rows {
+	struct db_table *t;
+	size_t n;
+	const struct sync_row *rows[NEW_ROWS_MAX];
+	const struct sync_field *win[NEW_ROWS_MAX][DB_MAX_COLS];
+};
+
 static enum crm_err refuse(struct sync_apply_result *res, const char *tbl, const char *id,
 			   const char *col, enum crm_err code, const char *reason,
 			   struct crm_error *err)
@@ -87,9 +108,13 @@ static bool superseded(sync_hlc h, const char *site, sync_hlc bh, const char *bs
 	return bh != 0 && bsite && strcmp(site, bsite) == 0 && h <= bh;
 }
 
-/* The row write for a column set, prepared once per (table, set, kind). */
+/*
+ * The row write for a column set, prepared once per (table, set, kind, rows):
+ * an UPDATE, or an INSERT of nrows rows (parameters: each row's id, then its
+ * values in column order, row after row).
+ */
 static enum crm_err row_stmt(struct sync_db *s, struct db_table *t, uint64_t mask, bool insert,
-			     sqlite3_stmt **out, struct crm_error *err)
+			     size_t nrows, sqlite3_stmt **out, struct crm_error *err)
 {
 	struct crm_buf sql;
 	enum crm_err rc = CRM_OK;
@@ -97,7 +122,8 @@ static enum crm_err row_stmt(struct sync_db *s, struct db_table *t, uint64_t mas
 	int n = 0;
 
 	for (size_t i = 0; i < t->nrowst; i++) {
-		if (t->rowst[i].mask == mask && t->rowst[i].insert == insert) {
+		if (t->rowst[i].mask == mask && t->rowst[i].insert == insert &&
+		    t->rowst[i].nrows == nrows) {
 			*out = t->rowst[i].st;
 			return CRM_OK;
 		}
@@ -119,13 +145,16 @@ static enum crm_err row_stmt(struct sync_db *s, struct db_table *t, uint64_t mas
 				rc = crm_buf_addf(&sql, ", \"%s\"", t->cols[i].name);
 		}
 		if (rc == CRM_OK)
-			rc = crm_buf_addstr(&sql, ") VALUES(?1");
-		for (size_t i = 0; i < t->ncols && rc == CRM_OK; i++) {
-			if (mask & ((uint64_t)1 << i))
-				rc = crm_buf_addf(&sql, ", ?%d", 2 + n++);
+			rc = crm_buf_addstr(&sql, ") VALUES");
+		for (size_t r = 0; r < nrows && rc == CRM_OK; r++) {
+			rc = crm_buf_addf(&sql, "%s(?%d", r ? ", " : "", 1 + n++);
+			for (size_t i = 0; i < t->ncols && rc == CRM_OK; i++) {
+				if (mask & ((uint64_t)1 << i))
+					rc = crm_buf_addf(&sql, ", ?%d", 1 + n++);
+			}
+			if (rc == CRM_OK)
+				rc = crm_buf_addstr(&sql, ")");
 		}
-		if (rc == CRM_OK)
-			rc = crm_buf_addstr(&sql, ")");
 	} else {
 		rc = crm_buf_addf(&sql, "UPDATE \"%s\" SET ", t->name);
 		for (size_t i = 0; i < t->ncols && rc == CRM_OK; i++) {
@@ -148,6 +177,7 @@ static enum crm_err row_stmt(struct sync_db *s, struct db_table *t, uint64_t mas
 		goto out;
 	e->mask = mask;
 	e->insert = insert;
+	e->nrows = nrows;
 	t->nrowst++;
 	*out = e->st;
 out:
@@ -163,7 +193,7 @@ static int row_write(struct sync_db *s, struct db_table *t, const char *rid,
 	sqlite3_stmt *st = NULL;
 	int n = 2, step;
 
-	*rc = row_stmt(s, t, mask, insert, &st, err);
+	*rc = row_stmt(s, t, mask, insert, 1, &st, err);
 	if (*rc != CRM_OK)
 		return SQLITE_ERROR;
 	sqlite3_bind_text(st, 1, rid, -1, SQLITE_STATIC);
@@ -328,18 +358,182 @@ static bool whole_row_at_one_version(const struct db_table *t, const struct row_
 	return true;
 }
 
+/*
+ * Writes a row's winners (one INSERT or UPDATE), their clock rows and the
+ * conflicts found; nclocks is how many clock rows the row had.
+ */
+static enum crm_err finish_row(struct sync_db *s, struct db_table *t, const struct sync_row *row,
+			       struct row_work *w, size_t nclocks, struct sync_apply_result *res,
+			       struct crm_error *err)
+{
+	enum crm_err rc;
+	bool exists = true;
+
+	/*
+	 * No clocks: a new row, as a rule. It is inserted without looking first;
+	 * write_winners updates instead if the insert meets the row after all.
+	 */
+	if (nclocks == 0)
+		exists = false;
+	rc = write_winners(s, t, row, w, &exists, res, err);
+	if (rc != CRM_OK)
+		return rc;
+	if (!exists && nclocks == 0 && whole_row_at_one_version(t, w)) {
+		const struct sync_field *f = w->win[0];
+
+		rc = db_clock_put(s, t->name, row->id, "", f->hlc, f->site, f->base_hlc,
+				  f->base_site, err);
+		if (rc != CRM_OK)
+			return rc;
+		res->applied += t->ncols;
+	} else {
+		for (size_t i = 0; i < t->ncols; i++) {
+			const struct sync_field *f = w->win[i];
+
+			if (!f)
+				continue;
+			rc = db_clock_put(s, t->name, row->id, t->cols[i].name, f->hlc, f->site,
+					  f->base_hlc, f->base_site, err);
+			if (rc != CRM_OK)
+				return rc;
+			res->applied++;
+		}
+	}
+	for (size_t k = 0; k < w->npc; k++) {
+		struct pending_conflict *pc = &w->pc[k];
+		const struct sync_field *f = pc->incoming;
+		bool added = false;
+
+		if (!pc->incoming_loses && w->win[pc->ci] == NULL)
+			continue; /* the winner was refused: nothing replaced */
+		if (pc->incoming_loses)
+			rc = conflict_add(s, t->name, row->id, f->col, &f->v, f->hlc, f->site,
+					  &pc->in_place, pc->p.hlc, pc->p_site, &added, err);
+		else
+			rc = conflict_add(s, t->name, row->id, f->col, &pc->in_place, pc->p.hlc,
+					  pc->p_site, &f->v, f->hlc, f->site, &added, err);
+		if (rc != CRM_OK)
+			return rc;
+		if (added)
+			res->conflicts++;
+	}
+	return CRM_OK;
+}
+
+/* True if row id waits in q. */
+static bool new_rows_has(const struct new_rows *q, const char *id)
+{
+	for (size_t i = 0; i < q->n; i++) {
+		if (strcmp(q->rows[i]->id, id) == 0)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Inserts n (2 or more) rows of q from row `from` with one statement, then
+ * their clock rows. A constraint that one of them breaks undoes the
+ * statement: they are then written one by one, each as it would have been.
+ */
+static enum crm_err new_rows_insert(struct sync_db *s, struct new_rows *q, size_t from, size_t n,
+				    struct sync_apply_result *res, struct crm_error *err)
+{
+	struct db_table *t = q->t;
+	struct db_clock_new clk[NEW_ROWS_MAX];
+	uint64_t mask = t->ncols == 64 ? ~(uint64_t)0 : (((uint64_t)1 << t->ncols) - 1);
+	sqlite3_stmt *st = NULL;
+	enum crm_err rc;
+	int p = 1, step;
+
+	rc = row_stmt(s, t, mask, true, n, &st, err);
+	if (rc != CRM_OK)
+		return rc;
+	for (size_t r = from; r < from + n; r++) {
+		sqlite3_bind_text(st, p++, q->rows[r]->id, -1, SQLITE_STATIC);
+		for (size_t i = 0; i < t->ncols; i++)
+			db_value_bind(st, p++, &q->win[r][i]->v);
+	}
+	step = sqlite3_step(st);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	if (step != SQLITE_DONE) {
+		if ((sqlite3_errcode(s->db) & 0xff) != SQLITE_CONSTRAINT)
+			return db_fail(s, err, "apply");
+		for (size_t r = from; r < from + n && rc == CRM_OK; r++) {
+			struct row_work w;
+
+			memset(&w, 0, sizeof w);
+			w.win = q->win[r];
+			rc = finish_row(s, t, q->rows[r], &w, 0, res, err);
+		}
+		return rc;
+	}
+	for (size_t r = from; r < from + n; r++) {
+		const struct sync_field *f = q->win[r][0];
+
+		clk[r - from] = (struct db_clock_new){q->rows[r]->id, f->hlc, f->site, f->base_hlc,
+						      f->base_site};
+	}
+	rc = db_clock_new(s, t->name, clk, n, err);
+	if (rc != CRM_OK) {
+		if ((sqlite3_errcode(s->db) & 0xff) != SQLITE_CONSTRAINT)
+			return rc;
+		/* a clock row there after all: the way of a single row */
+		rc = CRM_OK;
+		for (size_t r = 0; r < n && rc == CRM_OK; r++)
+			rc = db_clock_put(s, t->name, clk[r].rid, "", clk[r].hlc, clk[r].site,
+					  clk[r].base_hlc, clk[r].base_site, err);
+		if (rc != CRM_OK)
+			return rc;
+	}
+	res->applied += n * t->ncols;
+	return CRM_OK;
+}
+
+/* Writes the rows waiting in q, in their order, and empties q. */
+static enum crm_err new_rows_flush(struct sync_db *s, struct new_rows *q,
+				   struct sync_apply_result *res, struct crm_error *err)
+{
+	enum crm_err rc = CRM_OK;
+	size_t done = 0;
+
+	while (done < q->n && rc == CRM_OK) {
+		size_t n = NEW_ROWS_MAX;
+
+		while (n > q->n - done)
+			n >>= 1;
+		if (n == 1) {
+			struct row_work w;
+
+			memset(&w, 0, sizeof w);
+			w.win = q->win[done];
+			rc = finish_row(s, q->t, q->rows[done], &w, 0, res, err);
+		} else {
+			rc = new_rows_insert(s, q, done, n, res, err);
+		}
+		done += n;
+	}
+	q->n = 0;
+	return rc;
+}
+
 static enum crm_err apply_row(struct sync_db *s, struct db_table *t, const struct sync_row *row,
-			      unsigned flags, sync_field_check check, void *ctx,
+			      unsigned flags, sync_field_check check, void *ctx, struct new_rows *q,
 			      struct sync_apply_result *res, struct crm_error *err)
 {
 	struct db_clock *clocks = NULL;
 	size_t nclocks = 0;
 	struct row_work w;
-	enum crm_err rc;
-	bool exists = true;
+	enum crm_err rc = CRM_OK;
 	size_t nwin = 0;
 	int next_ci = 0;
 
+	/* what this row reads (its clocks, values in place) must see those before it */
+	if (q->n && (q->t != t || new_rows_has(q, row->id))) {
+		rc = new_rows_flush(s, q, res, err);
+		if (rc != CRM_OK)
+			return rc;
+	}
 	memset(&w, 0, sizeof w);
 	w.win = calloc(t->ncols ? t->ncols : 1, sizeof *w.win);
 	if (!w.win)
@@ -423,54 +617,19 @@ static enum crm_err apply_row(struct sync_db *s, struct db_table *t, const struc
 	}
 	if (nwin == 0 && w.npc == 0)
 		goto out;
-	/*
-	 * No clocks: a new row, as a rule. It is inserted without looking first;
-	 * write_winners updates instead if the insert meets the row after all.
-	 */
-	if (nclocks == 0)
-		exists = false;
-	rc = write_winners(s, t, row, &w, &exists, res, err);
-	if (rc != CRM_OK)
+	if (nclocks == 0 && w.npc == 0 && whole_row_at_one_version(t, &w)) {
+		/* a new row, as a rule: it waits to be inserted with its neighbours */
+		q->t = t;
+		q->rows[q->n] = row;
+		memcpy(q->win[q->n], w.win, t->ncols * sizeof *w.win);
+		q->n++;
+		if (q->n == NEW_ROWS_MAX)
+			rc = new_rows_flush(s, q, res, err);
 		goto out;
-	if (!exists && nclocks == 0 && whole_row_at_one_version(t, &w)) {
-		const struct sync_field *f = w.win[0];
-
-		rc = db_clock_put(s, t->name, row->id, "", f->hlc, f->site, f->base_hlc,
-				  f->base_site, err);
-		if (rc != CRM_OK)
-			goto out;
-		res->applied += t->ncols;
-	} else {
-		for (size_t i = 0; i < t->ncols; i++) {
-			const struct sync_field *f = w.win[i];
-
-			if (!f)
-				continue;
-			rc = db_clock_put(s, t->name, row->id, t->cols[i].name, f->hlc, f->site,
-					  f->base_hlc, f->base_site, err);
-			if (rc != CRM_OK)
-				goto out;
-			res->applied++;
-		}
 	}
-	for (size_t k = 0; k < w.npc; k++) {
-		struct pending_conflict *pc = &w.pc[k];
-		const struct sync_field *f = pc->incoming;
-		bool added = false;
-
-		if (!pc->incoming_loses && w.win[pc->ci] == NULL)
-			continue; /* the winner was refused: nothing replaced */
-		if (pc->incoming_loses)
-			rc = conflict_add(s, t->name, row->id, f->col, &f->v, f->hlc, f->site,
-					  &pc->in_place, pc->p.hlc, pc->p_site, &added, err);
-		else
-			rc = conflict_add(s, t->name, row->id, f->col, &pc->in_place, pc->p.hlc,
-					  pc->p_site, &f->v, f->hlc, f->site, &added, err);
-		if (rc != CRM_OK)
-			goto out;
-		if (added)
-			res->conflicts++;
-	}
+	rc = new_rows_flush(s, q, res, err);
+	if (rc == CRM_OK)
+		rc = finish_row(s, t, row, &w, nclocks, res, err);
 out:
 	free(clocks);
 	work_release(&w);
@@ -516,7 +675,7 @@ static enum crm_err mark_other_triggers(struct sync_db *s, size_t *nothers, stru
 
 /* Applies the rows of cs whose table has (others) or has not other triggers. */
 static enum crm_err apply_rows(struct sync_db *s, const struct sync_changeset *cs, bool others,
-			       unsigned flags, sync_field_check check, void *ctx,
+			       unsigned flags, sync_field_check check, void *ctx, struct new_rows *q,
 			       struct sync_apply_result *res, struct crm_error *err)
 {
 	enum crm_err rc = CRM_OK;
@@ -536,8 +695,11 @@ static enum crm_err apply_rows(struct sync_db *s, const struct sync_changeset *c
 			continue;
 		}
 		if (t->others == others)
-			rc = apply_row(s, t, r, flags, check, ctx, res, err);
+			rc = apply_row(s, t, r, flags, check, ctx, q, res, err);
 	}
+	if (rc == CRM_OK)
+		rc = new_rows_flush(s, q, res, err);
+	q->n = 0;
 	return rc;
 }
 
@@ -551,6 +713,7 @@ enum crm_err sync_apply(struct sync_db *s, const struct sync_changeset *cs, unsi
 	sync_hlc maxh = 0;
 	int64_t now = crm_now_ms();
 	size_t nothers = 0;
+	struct new_rows *q = NULL;
 
 	memset(res, 0, sizeof *res);
 	if (!cs || cs->nrows == 0)
@@ -585,6 +748,11 @@ enum crm_err sync_apply(struct sync_db *s, const struct sync_changeset *cs, unsi
 	rc = sync_hlc_observe(s, maxh, err);
 	if (rc != CRM_OK)
 		goto out;
+	q = calloc(1, sizeof *q);
+	if (!q) {
+		rc = crm_fail(err, CRM_ENOMEM, "apply");
+		goto out;
+	}
 	s->applying = true;
 	/*
 	 * Rows are independent of each other, so they go in two passes: those of
@@ -593,7 +761,7 @@ enum crm_err sync_apply(struct sync_db *s, const struct sync_changeset *cs, unsi
 	 */
 	rc = mark_other_triggers(s, &nothers, err);
 	if (rc == CRM_OK)
-		rc = apply_rows(s, cs, true, flags, check, ctx, res, err);
+		rc = apply_rows(s, cs, true, flags, check, ctx, q, res, err);
 	if (rc == CRM_OK && nothers < s->ntables) {
 		int was = 0, now_on = 1;
 
@@ -601,7 +769,7 @@ enum crm_err sync_apply(struct sync_db *s, const struct sync_changeset *cs, unsi
 		if (sqlite3_db_config(s->db, SQLITE_DBCONFIG_ENABLE_TRIGGER, -1, &was) == SQLITE_OK &&
 		    was == 1)
 			sqlite3_db_config(s->db, SQLITE_DBCONFIG_ENABLE_TRIGGER, 0, &now_on);
-		rc = apply_rows(s, cs, false, flags, check, ctx, res, err);
+		rc = apply_rows(s, cs, false, flags, check, ctx, q, res, err);
 		if (was == 1 && now_on == 0 &&
 		    (sqlite3_db_config(s->db, SQLITE_DBCONFIG_ENABLE_TRIGGER, 1, &now_on) != SQLITE_OK ||
 		     now_on != 1) && rc == CRM_OK)
@@ -610,6 +778,7 @@ enum crm_err sync_apply(struct sync_db *s, const struct sync_changeset *cs, unsi
 	if (rc == CRM_OK)
 		rc = db_save_floors(s, err);
 out:
+	free(q);
 	s->applying = false;
 	if (open) {
 		if (rc == CRM_OK) {

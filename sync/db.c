@@ -283,6 +283,58 @@ enum crm_err db_clock_put(struct sync_db *s, const char *tbl, const char *rid, c
 	return rc;
 }
 
+enum crm_err db_clock_new(struct sync_db *s, const char *tbl, const struct db_clock_new *rows,
+			  size_t n, struct crm_error *err)
+{
+	sqlite3_stmt *st;
+	enum crm_err rc = CRM_OK;
+	size_t k = 1;
+	int p = 1;
+
+	while (k <= DB_CLOCK_NEW_LOG && ((size_t)1 << k) < n)
+		k++;
+	if (k > DB_CLOCK_NEW_LOG || ((size_t)1 << k) != n)
+		return crm_fail(err, CRM_EINTERNAL, "clock rows: %zu at once", n);
+	if (!s->clock_new[k]) {
+		struct crm_buf sql;
+
+		crm_buf_init(&sql, 1 << 16);
+		rc = crm_buf_addstr(&sql, "INSERT INTO sync_clock"
+					  "(tbl, rid, col, hlc, site, seq, base_hlc, base_site) VALUES");
+		for (size_t i = 0; i < n && rc == CRM_OK; i++)
+			rc = crm_buf_addf(&sql, "%s(?1, ?%zu, '', ?%zu, ?%zu, ?%zu, ?%zu, ?%zu)",
+					  i ? ", " : "", 2 + 6 * i, 3 + 6 * i, 4 + 6 * i, 5 + 6 * i,
+					  6 + 6 * i, 7 + 6 * i);
+		if (rc == CRM_OK)
+			rc = db_prepare(s, sql.data, &s->clock_new[k], err);
+		else
+			rc = crm_fail(err, rc, "clock rows");
+		crm_buf_release(&sql);
+		if (rc != CRM_OK)
+			return rc;
+	}
+	st = s->clock_new[k];
+	sqlite3_bind_text(st, p++, tbl, -1, SQLITE_STATIC);
+	for (size_t i = 0; i < n; i++) {
+		const struct db_clock_new *r = &rows[i];
+
+		sqlite3_bind_text(st, p++, r->rid, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, p++, (sqlite3_int64)r->hlc);
+		sqlite3_bind_text(st, p++, r->site, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, p++, db_next_seq(s));
+		sqlite3_bind_int64(st, p++, (sqlite3_int64)r->base_hlc);
+		if (r->base_hlc != 0 && r->base_site && r->base_site[0])
+			sqlite3_bind_text(st, p++, r->base_site, -1, SQLITE_STATIC);
+		else
+			sqlite3_bind_null(st, p++);
+	}
+	if (sqlite3_step(st) != SQLITE_DONE)
+		rc = db_fail(s, err, "write clock");
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return rc;
+}
+
 /* ---- counters ---------------------------------------------------------- */
 
 static int64_t state_int(struct sync_db *s, const char *key)
@@ -850,5 +902,7 @@ void sync_close(struct sync_db *s)
 	sqlite3_finalize(s->state_put);
 	sqlite3_finalize(s->max_seq);
 	sqlite3_finalize(s->conflict_put);
+	for (size_t k = 0; k <= DB_CLOCK_NEW_LOG; k++)
+		sqlite3_finalize(s->clock_new[k]);
 	free(s);
 }

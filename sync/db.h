@@ -31,6 +31,7 @@ struct db_col {
 struct db_rowstmt {
 	uint64_t mask;
 	bool insert;          /* INSERT (row absent) or UPDATE */
+	size_t nrows;         /* rows one INSERT writes (1 for an UPDATE) */
 	sqlite3_stmt *st;
 };
 
@@ -45,6 +46,9 @@ struct db_table {
 	size_t nrowst, caprowst;
 	bool others;          /* sync_apply: the table has triggers besides sync_* */
 };
+
+/* sync_apply inserts new rows up to 2^DB_CLOCK_NEW_LOG at a time. */
+#define DB_CLOCK_NEW_LOG 5
 
 struct sync_db {
 	sqlite3 *db;
@@ -72,6 +76,11 @@ struct sync_db {
 	sqlite3_stmt *state_put;
 	sqlite3_stmt *max_seq;     /* SELECT seq, hlc FROM sync_clock ORDER BY seq DESC LIMIT 1 */
 	sqlite3_stmt *conflict_put;
+	/*
+	 * INSERT INTO sync_clock of the "" rows of 2^k new rows at once (k =
+	 * 1..DB_CLOCK_NEW_LOG), prepared on demand (db_clock_new).
+	 */
+	sqlite3_stmt *clock_new[DB_CLOCK_NEW_LOG + 1];
 };
 
 /* One clock row as read from sync_clock. */
@@ -163,5 +172,23 @@ void db_value_release(struct sync_value *v);
 
 /* Saves the HLC and sequence floors so a restart never goes back (after evictions, applies). */
 enum crm_err db_save_floors(struct sync_db *s, struct crm_error *err);
+
+/*
+ * Writes the "" clock rows (one per new row, standing for all its columns)
+ * of n = 2^k rows (1 <= k <= DB_CLOCK_NEW_LOG) with one plain INSERT, each
+ * with the next sequence number in order: rid[i] at (hlc[i], site[i]) over
+ * (base_hlc[i], base_site[i]). Fails (SQLite's constraint error included)
+ * if one of them already has a clock row; the caller then writes them one
+ * by one with db_clock_put.
+ */
+struct db_clock_new {
+	const char *rid;
+	sync_hlc hlc;
+	const char *site;
+	sync_hlc base_hlc;
+	const char *base_site;
+};
+enum crm_err db_clock_new(struct sync_db *s, const char *tbl, const struct db_clock_new *rows,
+			  size_t n, struct crm_error *err);
 
 #endif
