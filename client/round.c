@@ -32,7 +32,7 @@ static void sleep_ms(long ms)
 static enum crm_err batch_id(struct replica *rep, int64_t upto, char out[65], struct crm_error *err)
 {
 	char *saved = NULL, *line, *save = NULL;
-	char want[64], newest[128] = "", val[256];
+	char want[64], newest[128] = "", val[320];
 	enum crm_err rc;
 
 	if (sync_state_get(rep->sync, "push_batch", &saved, NULL) != CRM_OK)
