@@ -915,17 +915,12 @@ static enum crm_err decode_block(struct dec *d, const cJSON *o, struct sync_chan
 	return rc;
 }
 
-static enum crm_err from_packed(const char *text, struct sync_db *s, struct sync_changeset *out,
-				struct crm_error *err);
-
 enum crm_err sync_changeset_from_json(const cJSON *json, struct sync_db *s,
 				      struct sync_changeset *out, struct crm_error *err)
 {
 	struct dec d = {s, err, 0};
 	enum crm_err rc = CRM_OK;
 
-	if (cJSON_IsArray(json) && json->valuestring)
-		return from_packed(json->valuestring, s, out, err);
 	sync_changeset_init(out);
 	if (!cJSON_IsArray(json))
 		return crm_fail(err, CRM_EFORMAT, "a change set must be a JSON array");
@@ -947,22 +942,22 @@ enum crm_err sync_changeset_from_json(const cJSON *json, struct sync_db *s,
 /* ---- packed arrays: a strict JSON reader building cJSON nodes in an arena ---- */
 
 /*
- * cJSON_Parse spends most of its time in malloc and free: a node, a key and
- * a string each. A push of 45,000 fields is ~150,000 of them. The request
- * parser below (sync_json_parse_packed) keeps the "push" array as its text;
- * sync_changeset_from_json then reads that text with jp_* into cJSON nodes
- * carved from a few large blocks (struct arena), runs the same decoder on
- * them, and drops the blocks at once.
+ * cJSON_Parse makes a malloc()ed node per value, plus its key and its string,
+ * and cJSON_Delete frees them one by one: ~150,000 of each for a push of
+ * 45,000 fields. sync_json_parse_packed reads the push array of a request
+ * with jp_* into cJSON nodes carved from a few blocks (struct
+ * sync_json_arena) and freed at once; everything else stays cJSON's.
  *
  * jp_* accepts strict JSON only (RFC 8259; no bytes below 0x20 inside
  * strings, no \u0000, no lone surrogates, numbers of at most 63 characters,
  * nesting at most JP_DEPTH): a subset of what cJSON accepts, and read into the
  * very tree cJSON would make (same types, strings, keys in order, numbers
  * through strtod as cJSON does). Anything else makes jp_* give up, and the
- * caller falls back to cJSON itself, so no input is read differently.
+ * whole text goes to cJSON as it always did, so no input is read differently
+ * (tests/unit/test_codec_packed.c holds the two to that).
  */
 #define JP_DEPTH 64
-#define ARENA_BLOCK ((size_t)1 << 20)
+#define ARENA_BLOCK ((size_t)1 << 16) /* small enough for malloc to reuse, not map anew */
 
 struct arena_blk {
 	struct arena_blk *next;
@@ -970,11 +965,11 @@ struct arena_blk {
 	/* data follows */
 };
 
-struct arena {
+struct sync_json_arena {
 	struct arena_blk *head;
 };
 
-static void *arena_alloc(struct arena *a, size_t n)
+static void *arena_alloc(struct sync_json_arena *a, size_t n)
 {
 	struct arena_blk *b = a->head;
 	char *p;
@@ -997,7 +992,7 @@ static void *arena_alloc(struct arena *a, size_t n)
 	return p;
 }
 
-static void arena_release(struct arena *a)
+static void arena_release(struct sync_json_arena *a)
 {
 	while (a->head) {
 		struct arena_blk *n = a->head->next;
@@ -1009,8 +1004,9 @@ static void arena_release(struct arena *a)
 
 struct jp {
 	const char *p, *end;
-	struct arena *a; /* NULL: check the syntax only, build nothing */
+	struct sync_json_arena *a; /* NULL: check the syntax only, build nothing */
 	int depth;
+	char dp; /* the locale's decimal point, as cJSON's strtod reads it */
 };
 
 static void jp_ws(struct jp *j)
@@ -1199,15 +1195,10 @@ static bool jp_number(struct jp *j, cJSON *item)
 		return true;
 	memcpy(b, s, (size_t)(p - s));
 	b[p - s] = '\0';
-	{
-		/* cJSON reads '.' as the locale's decimal point */
-		const struct lconv *lc = localeconv();
-		char dp = lc && lc->decimal_point && lc->decimal_point[0] ? lc->decimal_point[0] : '.';
-
+	if (j->dp != '.') /* cJSON reads '.' as the locale's decimal point */
 		for (char *c = b; *c; c++)
 			if (*c == '.')
-				*c = dp;
-	}
+				*c = j->dp;
 	d = strtod(b, NULL);
 	item->type = cJSON_Number;
 	item->valuedouble = d;
@@ -1245,7 +1236,7 @@ static void jp_link(cJSON *parent, cJSON **last, cJSON *item)
 	parent->child->prev = item;
 }
 
-static bool jp_container(struct jp *j, cJSON *item, bool object, size_t *count)
+static bool jp_container(struct jp *j, cJSON *item, bool object)
 {
 	cJSON *last = NULL;
 	char close = object ? '}' : ']';
@@ -1254,8 +1245,6 @@ static bool jp_container(struct jp *j, cJSON *item, bool object, size_t *count)
 		return false;
 	j->p++;
 	jp_ws(j);
-	if (count)
-		*count = 0;
 	if (j->p < j->end && *j->p == close) {
 		j->p++;
 		j->depth--;
@@ -1280,8 +1269,6 @@ static bool jp_container(struct jp *j, cJSON *item, bool object, size_t *count)
 			v->string = key;
 			jp_link(item, &last, v);
 		}
-		if (count)
-			(*count)++;
 		jp_ws(j);
 		if (j->p < j->end && *j->p == ',') {
 			j->p++;
@@ -1322,7 +1309,7 @@ static bool jp_value(struct jp *j, cJSON **out)
 	case '[':
 		if (item)
 			item->type = c == '{' ? cJSON_Object : cJSON_Array;
-		return jp_container(j, item, c == '{', NULL);
+		return jp_container(j, item, c == '{');
 	case 't':
 		if (item)
 			item->type = cJSON_True;
@@ -1342,28 +1329,28 @@ static bool jp_value(struct jp *j, cJSON **out)
 	}
 }
 
-/* Reads text[0..n) (one JSON value, spaces around) into an arena tree, or NULL. */
-static cJSON *jp_parse(const char *text, size_t n, struct arena *a)
+void sync_json_arena_free(struct sync_json_arena *a)
 {
-	struct jp j = {text, text + n, a, 0};
-	cJSON *root = NULL;
-
-	jp_ws(&j);
-	if (!jp_value(&j, &root))
-		return NULL;
-	jp_ws(&j);
-	return j.p == j.end ? root : NULL;
+	if (!a)
+		return;
+	arena_release(a);
+	free(a);
 }
 
-cJSON *sync_json_parse_packed(const char *text, size_t n, const char *key)
+cJSON *sync_json_parse_packed(const char *text, size_t n, const char *key,
+			      struct sync_json_arena **arena)
 {
-	struct jp j = {text, text + n, NULL, 0};
+	struct jp j = {text, text + n, NULL, 0, '.'};
 	const char *a = NULL, *b = NULL;
-	size_t klen = strlen(key), count = 0;
+	const struct lconv *lc = localeconv();
+	size_t klen = strlen(key);
 	char *env = NULL;
-	cJSON *json = NULL, *item;
+	cJSON *json = NULL, *item, *arr = NULL;
 
-	/* one pass over the syntax, finding the first member named key */
+	*arena = NULL;
+	if (lc && lc->decimal_point && lc->decimal_point[0])
+		j.dp = lc->decimal_point[0];
+	/* one pass: the object's syntax checked, the first member named key read into nodes */
 	jp_ws(&j);
 	if (j.p >= j.end || *j.p != '{')
 		goto plain;
@@ -1385,13 +1372,18 @@ cJSON *sync_json_parse_packed(const char *text, size_t n, const char *key)
 			goto plain;
 		j.p++;
 		jp_ws(&j);
-		if (hit && j.p < j.end && *j.p == '[') {
+		if (hit && j.p < j.end && *j.p == '[' && j.p + 1 < j.end && j.p[1] != ']') {
+			*arena = calloc(1, sizeof **arena);
+			if (!*arena)
+				goto plain;
+			j.a = *arena;
 			a = j.p;
-			if (!jp_container(&j, NULL, false, &count))
+			if (!jp_value(&j, &arr))
 				goto plain;
 			b = j.p;
+			j.a = NULL;
 		} else if (hit) {
-			goto plain;
+			goto plain; /* not an array, or an empty one: nothing to gain */
 		} else if (!jp_value(&j, NULL)) {
 			goto plain;
 		}
@@ -1408,9 +1400,9 @@ cJSON *sync_json_parse_packed(const char *text, size_t n, const char *key)
 		goto plain;
 	}
 	jp_ws(&j);
-	if (j.p != j.end || !a || count == 0)
+	if (j.p != j.end || !arr || !arr->child)
 		goto plain;
-	/* the rest of the object through cJSON, the array as "[]" ... */
+	/* the rest of the object through cJSON, with "[]" in place of the array ... */
 	env = malloc(n - (size_t)(b - a) + 3);
 	if (!env)
 		goto plain;
@@ -1420,47 +1412,15 @@ cJSON *sync_json_parse_packed(const char *text, size_t n, const char *key)
 	json = cJSON_ParseWithLength(env, n - (size_t)(b - a) + 2);
 	free(env);
 	item = json ? cJSON_GetObjectItemCaseSensitive(json, key) : NULL;
-	if (!cJSON_IsArray(item) || item->child || item->valuestring)
+	if (!cJSON_IsArray(item) || item->child)
 		goto plain;
-	/* ... then given its text back, and one null per element (for its size) */
-	item->valuestring = malloc((size_t)(b - a) + 1);
-	if (!item->valuestring)
-		goto plain;
-	memcpy(item->valuestring, a, (size_t)(b - a));
-	item->valuestring[b - a] = '\0';
-	for (size_t i = 0; i < count; i++) {
-		cJSON *x = cJSON_CreateNull();
-
-		if (!x || !cJSON_AddItemToArray(item, x)) {
-			cJSON_Delete(x);
-			goto plain;
-		}
-	}
+	/* ... then given the arena's elements, as a reference: cJSON_Delete leaves them */
+	item->type |= cJSON_IsReference;
+	item->child = arr->child;
 	return json;
 plain:
 	cJSON_Delete(json);
+	sync_json_arena_free(*arena);
+	*arena = NULL;
 	return cJSON_ParseWithLength(text, n);
-}
-
-
-/* A packed array (sync_json_parse_packed): its text read into nodes, then decoded. */
-static enum crm_err from_packed(const char *text, struct sync_db *s, struct sync_changeset *out,
-				struct crm_error *err)
-{
-	struct arena a = {NULL};
-	size_t n = strlen(text);
-	cJSON *tree = jp_parse(text, n, &a), *slow = NULL;
-	enum crm_err rc;
-
-	if (!tree) /* not strict JSON (or no memory): cJSON reads it as it always did */
-		tree = slow = cJSON_ParseWithLength(text, n);
-	if (tree && !(cJSON_IsArray(tree) && tree->valuestring)) {
-		rc = sync_changeset_from_json(tree, s, out, err);
-	} else {
-		sync_changeset_init(out);
-		rc = crm_fail(err, CRM_EFORMAT, "a change set must be a JSON array");
-	}
-	cJSON_Delete(slow);
-	arena_release(&a);
-	return rc;
 }

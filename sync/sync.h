@@ -321,17 +321,19 @@ enum crm_err sync_changeset_from_json(const cJSON *json, struct sync_db *s,
 				      struct sync_changeset *out, struct crm_error *err);
 
 /*
- * cJSON_ParseWithLength(text, n) for a request object, except that its first
- * member named key, when it is a non-empty array, is kept packed: an array
- * node holding its JSON text in valuestring and one null element per element
- * (so cJSON_IsArray and cJSON_GetArraySize still tell what it is), which
- * sync_changeset_from_json reads straight from the text into the same change
- * set, for less than a cJSON tree costs. Only strict JSON is packed; any other
- * text is parsed by cJSON as is. Returns what cJSON would (NULL: not JSON);
- * free with cJSON_Delete. A packed node is for sync_changeset_from_json only:
- * its elements are placeholders.
+ * cJSON_ParseWithLength(text, n) for a request object, cheaper for a big
+ * array: the elements of its first member named key, when that is a
+ * non-empty array of strict JSON, are the same cJSON nodes cJSON would make
+ * but carved from *arena (the array node is flagged cJSON_IsReference, so
+ * cJSON_Delete leaves them). Read them; never detach, delete or add to them.
+ * Returns what cJSON_ParseWithLength would (NULL: not JSON). Free the tree
+ * with cJSON_Delete, then *arena with sync_json_arena_free (*arena is NULL
+ * when nothing was packed).
  */
-cJSON *sync_json_parse_packed(const char *text, size_t n, const char *key);
+struct sync_json_arena;
+cJSON *sync_json_parse_packed(const char *text, size_t n, const char *key,
+			      struct sync_json_arena **arena);
+void sync_json_arena_free(struct sync_json_arena *a);
 
 /* zlib deflate (RFC 1950) of n bytes into out. */
 enum crm_err sync_deflate(const void *in, size_t n, struct crm_buf *out, struct crm_error *err);
