@@ -92,11 +92,26 @@ enum crm_err sync_row_add_field(struct sync_changeset *cs, struct sync_row *row,
 	return CRM_OK;
 }
 
-enum crm_err sync_row_take_field(struct sync_changeset *cs, struct sync_row *row,
-				 struct sync_field *f)
+enum crm_err sync_row_reserve(struct sync_row *row, size_t n)
+{
+	struct sync_field *nf;
+
+	if (row->cap - row->nfields >= n)
+		return CRM_OK;
+	nf = realloc(row->fields, (row->nfields + n) * sizeof *nf);
+	if (!nf)
+		return CRM_ENOMEM;
+	row->fields = nf;
+	row->cap = row->nfields + n;
+	return CRM_OK;
+}
+
+enum crm_err sync_row_take_field_n(struct sync_changeset *cs, struct sync_row *row,
+				   struct sync_field *f, size_t col_len)
 {
 	struct sync_field *d;
 	char *text = f->v.type == SYNC_TEXT ? f->v.s : NULL;
+	const char *col = f->col ? f->col : "";
 	enum crm_err rc = CRM_OK;
 
 	f->v.s = NULL;
@@ -118,11 +133,13 @@ enum crm_err sync_row_take_field(struct sync_changeset *cs, struct sync_row *row
 	}
 	d = &row->fields[row->nfields];
 	*d = *f;
-	d->col = strdup(f->col ? f->col : "");
+	d->col = malloc(col_len + 1);
 	if (!d->col) {
 		rc = CRM_ENOMEM;
 		goto out;
 	}
+	memcpy(d->col, col, col_len);
+	d->col[col_len] = '\0';
 	d->v.s = text;
 	text = NULL;
 	d->site[sizeof d->site - 1] = '\0';
@@ -132,4 +149,10 @@ enum crm_err sync_row_take_field(struct sync_changeset *cs, struct sync_row *row
 out:
 	free(text);
 	return rc;
+}
+
+enum crm_err sync_row_take_field(struct sync_changeset *cs, struct sync_row *row,
+				 struct sync_field *f)
+{
+	return sync_row_take_field_n(cs, row, f, f->col ? strlen(f->col) : 0);
 }

@@ -11,4 +11,11 @@
 
 #include "sync.h"
 
+/* Makes room for n more fields in row (fewer reallocations). CRM_ENOMEM. */
+enum crm_err sync_row_reserve(struct sync_row *row, size_t n);
+
+/* sync_row_take_field with the length of f->col known (strlen(f->col) == col_len). */
+enum crm_err sync_row_take_field_n(struct sync_changeset *cs, struct sync_row *row,
+				   struct sync_field *f, size_t col_len);
+
 #endif

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "changeset.h"
 #include "crm_id.h"
 #include "crm_utf8.h"
 #include "db.h"
@@ -644,11 +645,12 @@ static enum crm_err decode_value(struct dec *d, const cJSON *x, struct sync_valu
 			return crm_fail(d->err, CRM_EFORMAT, "change set row %zu: text is not UTF-8",
 					d->rowno);
 		v->type = SYNC_TEXT;
-		v->s = strdup(x->valuestring);
+		v->s = malloc(n + 1);
 		if (!v->s) {
 			v->type = SYNC_NULL;
 			return crm_fail(d->err, CRM_ENOMEM, "change set");
 		}
+		memcpy(v->s, x->valuestring, n + 1);
 		return CRM_OK;
 	}
 	if (cJSON_IsNumber(x)) {
@@ -834,9 +836,12 @@ static enum crm_err decode_block(struct dec *d, const cJSON *o, struct sync_chan
 	const cJSON *t = NULL, *c = NULL, *r = NULL, *x;
 	const struct db_table *tbl = NULL;
 	const char *cols[DB_MAX_COLS];
+	size_t lens[DB_MAX_COLS];
 	int cis[DB_MAX_COLS];
 	size_t nc = 0;
 	enum crm_err rc = CRM_OK;
+	const char *last_site = NULL; /* the previous row's site, as sent, and as read */
+	char last_read[37] = "";
 
 	for (const cJSON *k = o->child; k; k = k->next) {
 		if (k->string && strcmp(k->string, "t") == 0 && !t)
@@ -872,6 +877,7 @@ static enum crm_err decode_block(struct dec *d, const cJSON *o, struct sync_chan
 		if (tbl && cis[nc] < 0)
 			return crm_fail(d->err, CRM_EFORMAT, "change set row %zu: unknown column %s.%s",
 					d->rowno, tbl->name, x->valuestring);
+		lens[nc] = strlen(x->valuestring);
 		cols[nc++] = x->valuestring;
 	}
 	for (const cJSON *rx = r->child; rx && rc == CRM_OK; rx = rx->next) {
@@ -889,12 +895,20 @@ static enum crm_err decode_block(struct dec *d, const cJSON *o, struct sync_chan
 		rc = get_hlc(d, e->next, &def.hlc, "a block row's HLC must be a string");
 		if (rc == CRM_OK && def.hlc == 0)
 			rc = bad(d, "a block row needs a version");
-		if (rc == CRM_OK)
+		if (rc == CRM_OK && last_site && cJSON_IsString(e->next->next) &&
+		    strcmp(e->next->next->valuestring, last_site) == 0) {
+			memcpy(def.site, last_read, sizeof def.site); /* the rows of a block share a site */
+		} else if (rc == CRM_OK) {
 			rc = get_site(d, e->next->next, false, def.site, "a block row's site must be a site id");
+			if (rc == CRM_OK) {
+				last_site = e->next->next->valuestring;
+				memcpy(last_read, def.site, sizeof last_read);
+			}
+		}
 		if (rc != CRM_OK)
 			return rc;
 		row = sync_changeset_add_row(out, t->valuestring, e->valuestring);
-		if (!row)
+		if (!row || sync_row_reserve(row, nc) != CRM_OK)
 			return crm_fail(d->err, CRM_ENOMEM, "change set");
 		for (e = e->next->next->next; e && rc == CRM_OK; e = e->next, j++) {
 			struct sync_field fld = def;
@@ -905,7 +919,7 @@ static enum crm_err decode_block(struct dec *d, const cJSON *o, struct sync_chan
 				break;
 			if (tbl)
 				rc = check_type(d, tbl, fld.col, cis[j], &fld.v);
-			if (rc == CRM_OK && sync_row_take_field(out, row, &fld) != CRM_OK)
+			if (rc == CRM_OK && sync_row_take_field_n(out, row, &fld, lens[j]) != CRM_OK)
 				rc = crm_fail(d->err, CRM_ENOMEM, "change set");
 			if (fld.v.type == SYNC_TEXT)
 				free(fld.v.s);
