@@ -13,6 +13,76 @@
 #include "srv_poolcmd.h"
 #include "srv_scope.h"
 
+/* ---- the checkpointer ------------------------------------------------- */
+
+/* The writer's WAL hook, after each commit: pages is the WAL's length. */
+static int on_wal(void *ctx, sqlite3 *db, const char *name, int pages)
+{
+	struct srv_app *app = ctx;
+
+	if (pages >= 4 * SRV_CHECKPOINT_PAGES) {
+		/* the checkpointer cannot keep up (readers hold the WAL): as SQLite would */
+		sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+	} else if (pages >= SRV_CHECKPOINT_PAGES) {
+		pthread_mutex_lock(&app->ckpt_lock);
+		app->ckpt_due = true;
+		pthread_cond_signal(&app->ckpt_wake);
+		pthread_mutex_unlock(&app->ckpt_lock);
+	}
+	return SQLITE_OK;
+}
+
+static void *checkpointer(void *ctx)
+{
+	struct srv_app *app = ctx;
+
+	pthread_mutex_lock(&app->ckpt_lock);
+	for (;;) {
+		while (!app->ckpt_due && !app->ckpt_stop)
+			pthread_cond_wait(&app->ckpt_wake, &app->ckpt_lock);
+		if (app->ckpt_stop)
+			break;
+		app->ckpt_due = false;
+		pthread_mutex_unlock(&app->ckpt_lock);
+		/* PASSIVE: never waits for, nor blocks, the writer or the readers */
+		sqlite3_wal_checkpoint_v2(app->ckpt_db, "main", SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+		pthread_mutex_lock(&app->ckpt_lock);
+	}
+	pthread_mutex_unlock(&app->ckpt_lock);
+	return NULL;
+}
+
+static enum crm_err checkpointer_start(struct srv_app *app, const char *path, struct crm_error *err)
+{
+	if (sqlite3_open_v2(path, &app->ckpt_db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=
+	    SQLITE_OK)
+		return crm_fail(err, CRM_EDB, "cannot open %s: %s", path,
+				app->ckpt_db ? sqlite3_errmsg(app->ckpt_db) : "out of memory");
+	sqlite3_busy_timeout(app->ckpt_db, 5000);
+	/* the writer no longer checkpoints on commit: the hook hands it over */
+	sqlite3_wal_hook(app->writer.db, on_wal, app);
+	app->ckpt_running = pthread_create(&app->ckpt_thread, NULL, checkpointer, app) == 0;
+	if (!app->ckpt_running) /* no thread: the writer checkpoints as before */
+		sqlite3_wal_autocheckpoint(app->writer.db, SRV_CHECKPOINT_PAGES);
+	return CRM_OK;
+}
+
+static void checkpointer_stop(struct srv_app *app)
+{
+	if (app->ckpt_running) {
+		pthread_mutex_lock(&app->ckpt_lock);
+		app->ckpt_stop = true;
+		pthread_cond_signal(&app->ckpt_wake);
+		pthread_mutex_unlock(&app->ckpt_lock);
+		pthread_join(app->ckpt_thread, NULL);
+		app->ckpt_running = false;
+	}
+	sqlite3_close(app->ckpt_db);
+	app->ckpt_db = NULL;
+}
+
+/* ---- the app ---------------------------------------------------------- */
+
 enum crm_err srv_app_open(struct srv_app *app, const char *path, size_t nreaders,
 			  struct crm_error *err)
 {
@@ -30,6 +100,8 @@ enum crm_err srv_app_open(struct srv_app *app, const char *path, size_t nreaders
 	}
 	pthread_mutex_init(&app->pool_lock, NULL);
 	pthread_cond_init(&app->pool_free, NULL);
+	pthread_mutex_init(&app->ckpt_lock, NULL);
+	pthread_cond_init(&app->ckpt_wake, NULL);
 	app->limits.page_fields = 50000;
 	app->limits.push_fields = 100000;
 	app->limits.max_skew_ms = 5 * 60 * 1000;
@@ -37,6 +109,8 @@ enum crm_err srv_app_open(struct srv_app *app, const char *path, size_t nreaders
 	if (rc != CRM_OK)
 		goto out;
 	rc = srv_dedup_open(app->writer.db, &app->dedup, err);
+	if (rc == CRM_OK)
+		rc = checkpointer_start(app, path, err);
 	if (rc != CRM_OK)
 		goto out;
 	app->readers = calloc(nreaders, sizeof *app->readers);
@@ -59,6 +133,7 @@ out:
 
 void srv_app_close(struct srv_app *app)
 {
+	checkpointer_stop(app);
 	for (size_t i = 0; i < app->nreaders; i++)
 		srv_db_close(&app->readers[i]);
 	free(app->readers);
@@ -73,6 +148,8 @@ void srv_app_close(struct srv_app *app)
 	pthread_cond_destroy(&app->batch_done);
 	pthread_mutex_destroy(&app->pool_lock);
 	pthread_cond_destroy(&app->pool_free);
+	pthread_mutex_destroy(&app->ckpt_lock);
+	pthread_cond_destroy(&app->ckpt_wake);
 }
 
 struct srv_db *srv_app_reader_get(struct srv_app *app)

@@ -53,7 +53,21 @@ struct srv_app {
 	pthread_cond_t pool_free;
 	struct srv_limits limits;
 	struct srv_dedup *dedup; /* match index of the live customers (srv_dedup), writer lock */
+	/*
+	 * The checkpointer: a thread with its own connection that copies the WAL
+	 * back into the database once the writer's commits have grown it past
+	 * SRV_CHECKPOINT_PAGES, so that work is not done inside a sync's write
+	 * lock (the writer still does it itself if the WAL runs 4 times past).
+	 */
+	pthread_t ckpt_thread;
+	bool ckpt_running;
+	pthread_mutex_t ckpt_lock;
+	pthread_cond_t ckpt_wake;
+	bool ckpt_due, ckpt_stop; /* under ckpt_lock */
+	sqlite3 *ckpt_db;
 };
+
+#define SRV_CHECKPOINT_PAGES 8192
 
 /* Opens the writer (migrating the file) and nreaders reader connections. */
 enum crm_err srv_app_open(struct srv_app *app, const char *path, size_t nreaders,
