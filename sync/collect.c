@@ -180,7 +180,11 @@ static enum crm_err collect_one(struct collector *c, const struct db_clock *ck, 
 	if (c->skip_site && strcmp(ck->site, c->skip_site) == 0)
 		return CRM_OK;
 	crm_buf_reset(&c->key);
-	rc = crm_buf_addf(&c->key, "%s\x1f%s", tbl, rid);
+	rc = crm_buf_addstr(&c->key, tbl);
+	if (rc == CRM_OK)
+		rc = crm_buf_add(&c->key, "\x1f", 1);
+	if (rc == CRM_OK)
+		rc = crm_buf_addstr(&c->key, rid);
 	if (rc != CRM_OK)
 		return crm_fail(err, rc, "row key");
 	ent = rowmap_get(&c->map, c->key.data);
