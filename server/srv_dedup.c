@@ -30,6 +30,7 @@ struct srv_dedup {
 	sqlite3 *db;        /* the connection the cached statements belong to */
 	struct ahead *ahead; /* the push's check done ahead (srv_dedup_push_begin), or NULL */
 	bool no_ahead;       /* srv_dedup_set_ahead(false) */
+	size_t recorded;     /* srv_dedup_ahead_recorded */
 	sqlite3_stmt *load; /* cust_load's SELECT, prepared once on db */
 	/* Other statements of merges, prepared once on db (updates compile the capture triggers). */
 	char *sql[STMT_CACHE];
@@ -550,12 +551,13 @@ static void mark_write(struct srv_dedup *d, sqlite3 *db)
 	sqlite3_finalize(st);
 }
 
-enum crm_err srv_dedup_settle(struct srv_dedup *d, sqlite3 *db, struct crm_error *err)
+/*
+ * Settle's first step: the ids pended before a commit mark that is still
+ * there leave the list (they are in the index as the database has them).
+ * Done once: the mark is consumed.
+ */
+static void settle_trim(struct srv_dedup *d, sqlite3 *db)
 {
-	enum crm_err rc = CRM_OK;
-	char **list;
-	size_t n;
-
 	if (mark_committed(d, db)) {
 		/* Nothing pended after the mark: the index is the database. */
 		if (d->pends == d->marked_pends) {
@@ -569,6 +571,15 @@ enum crm_err srv_dedup_settle(struct srv_dedup *d, sqlite3 *db, struct crm_error
 		}
 	}
 	d->marked = false;
+}
+
+enum crm_err srv_dedup_settle(struct srv_dedup *d, sqlite3 *db, struct crm_error *err)
+{
+	enum crm_err rc = CRM_OK;
+	char **list;
+	size_t n;
+
+	settle_trim(d, db);
 	list = d->pending;
 	n = d->npending;
 	if (d->overflow) {
@@ -1852,7 +1863,10 @@ struct ahead {
 	size_t next; /* items[0, next) recorded by srv_dedup_after_push; the rest can be undone */
 	struct hit_copy *hits;
 	size_t nhits, caphits;
-	unsigned char *row; /* AROW_* per row of the set */
+	unsigned char *row;   /* AROW_* per row of the set */
+	unsigned char *check; /* ROW_* per row of the set (rows_to_check) */
+	bool verify;          /* a pushed field lost somewhere: read each item back before recording it */
+	signed char map[NCOLS_MAX];
 	pthread_t thread;
 	bool running;
 };
@@ -1862,54 +1876,73 @@ static const char *const input_cols[] = {"kind",  "name",    "uscc", "id_number"
 					 "phone", "email",   "address", "city", "region"};
 #define NINPUT (sizeof input_cols / sizeof input_cols[0])
 
-static int input_col(const char *col)
+/* Which match_input field each customers column is (-1 none), by column index. */
+static void input_map(signed char map[NCOLS_MAX])
 {
-	for (size_t k = 0; k < NINPUT; k++)
-		if (strcmp(input_cols[k], col) == 0)
-			return (int)k;
-	return -1;
+	const struct schema_table *t = ctab();
+
+	for (size_t ci = 0; ci < NCOLS_MAX; ci++) {
+		map[ci] = -1;
+		for (size_t k = 0; ci < t->ncols && k < NINPUT; k++)
+			if (strcmp(input_cols[k], t->cols[ci].name) == 0)
+				map[ci] = (signed char)k;
+	}
+}
+
+/* The column of customers named col (-1 none); *next is a hint, the column after the last one. */
+static int col_at(const char *col, size_t *next)
+{
+	const struct schema_table *t = ctab();
+	const struct schema_column *c;
+
+	/* Fields come in schema order as a rule: the next column first. */
+	if (*next < t->ncols && strcmp(t->cols[*next].name, col) == 0)
+		c = &t->cols[*next];
+	else
+		c = schema_column_find(t, col);
+	if (!c)
+		return -1;
+	*next = (size_t)(c - t->cols) + 1;
+	return (int)(c - t->cols);
 }
 
 /* The match input of a pushed row: its identifying values (absent ones NULL, as stored). */
-static void input_from_fields(const struct sync_row *r, struct match_input *in)
+static void input_from_fields(const signed char map[NCOLS_MAX], const struct sync_row *r,
+			      struct match_input *in)
 {
 	const char **slot[NINPUT] = {&in->kind,  &in->name,  &in->uscc,    &in->id_number,
 				     &in->birth_date, &in->phone, &in->email, &in->address,
 				     &in->city,  &in->region};
+	size_t next = 0;
 
 	memset(in, 0, sizeof *in);
 	for (size_t j = 0; j < r->nfields; j++) {
-		int k = input_col(r->fields[j].col);
+		int ci = col_at(r->fields[j].col, &next);
 
-		if (k >= 0)
-			*slot[k] = r->fields[j].v.type == SYNC_TEXT ? r->fields[j].v.s : NULL;
+		if (ci >= 0 && ci < NCOLS_MAX && map[ci] >= 0)
+			*slot[map[ci]] = r->fields[j].v.type == SYNC_TEXT ? r->fields[j].v.s : NULL;
 	}
 }
 
 /*
- * True when a new row, once applied without a refusal and without clocks of
- * its own before, stores exactly these identifying values: every column
- * named once and exactly, identifying values text or NULL, and live
- * (`deleted` absent or 0; merged_into other than NULL is refused before).
+ * True when a new row, once applied with every field winning, stores
+ * exactly these identifying values: every column named once and exactly,
+ * identifying values text or NULL, and live (`deleted` absent or 0;
+ * merged_into other than NULL is refused before).
  */
-static bool stored_as_pushed(const struct sync_row *r)
+static bool stored_as_pushed(const signed char map[NCOLS_MAX], const struct sync_row *r)
 {
-	const struct schema_table *t = ctab();
 	uint64_t seen = 0;
+	size_t next = 0;
 
 	for (size_t j = 0; j < r->nfields; j++) {
 		const struct sync_field *f = &r->fields[j];
-		const struct schema_column *c = schema_column_find(t, f->col);
-		size_t ci;
+		int ci = col_at(f->col, &next);
 
-		if (!c)
-			return false;
-		ci = (size_t)(c - t->cols);
-		if (ci >= 64 || (seen & ((uint64_t)1 << ci)))
+		if (ci < 0 || ci >= NCOLS_MAX || (seen & ((uint64_t)1 << ci)))
 			return false;
 		seen |= (uint64_t)1 << ci;
-		if (input_col(f->col) >= 0 &&
-		    !(f->v.type == SYNC_NULL || (f->v.type == SYNC_TEXT && f->v.s)))
+		if (map[ci] >= 0 && !(f->v.type == SYNC_NULL || (f->v.type == SYNC_TEXT && f->v.s)))
 			return false;
 		if (strcmp(f->col, "deleted") == 0 && !(f->v.type == SYNC_INT && f->v.i == 0))
 			return false;
@@ -1960,7 +1993,7 @@ static void *ahead_work(void *arg)
 
 		if (match_index_get(a->idx, it->id))
 			break;
-		input_from_fields(&a->cs->rows[it->row], &in);
+		input_from_fields(a->map, &a->cs->rows[it->row], &in);
 		it->ok = match_record_init(&rec, &in, &ignore) == CRM_OK;
 		it->hit0 = a->nhits;
 		if (it->ok &&
@@ -2017,6 +2050,7 @@ static void ahead_free(struct srv_dedup *d)
 	free(a->items);
 	free(a->hits);
 	free(a->row);
+	free(a->check);
 	free(a);
 	d->ahead = NULL;
 }
@@ -2027,57 +2061,79 @@ void srv_dedup_set_ahead(struct srv_dedup *d, bool on)
 		d->no_ahead = !on;
 }
 
+size_t srv_dedup_ahead_recorded(const struct srv_dedup *d)
+{
+	return d ? d->recorded : 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
 /*
- * Would srv_dedup_settle and srv_dedup_refresh read nothing now? Then the
- * index is the database's as of this transaction's start, and stays so
- * until srv_dedup_after_push (a push changes neither the pending list nor
- * srv_dup_touched).
+ * Would settle and refresh re-read a customer that cs writes? Then they
+ * must run after the push (as srv_dedup_after_push runs them), not before
+ * it. Call after settle_trim. true also when it cannot tell.
  */
-static bool index_current(struct srv_dedup *d, sqlite3 *db)
+static bool settle_meets(struct srv_dedup *d, sqlite3 *db, const struct sync_changeset *cs)
 {
-	sqlite3_stmt *st;
-	bool touched;
+	const char **ids = malloc((cs->nrows ? cs->nrows : 1) * sizeof *ids);
+	sqlite3_stmt *st = NULL;
+	size_t n = 0;
+	bool meets = false;
+	int step;
 
-	if (!(mark_committed(d, db) && d->pends == d->marked_pends) &&
-	    (d->overflow || d->npending > 0))
-		return false;
-	st = stmt_get(d, db, "SELECT 1 FROM srv_dup_touched WHERE seq > ?1 LIMIT 1");
-	if (!st)
-		return false;
-	sqlite3_bind_int64(st, 1, d->touched);
-	touched = sqlite3_step(st) != SQLITE_DONE;
-	stmt_done(d, st);
-	return !touched;
+	if (!ids)
+		return true;
+	for (size_t i = 0; i < cs->nrows; i++)
+		if (strcmp(cs->rows[i].table, "customers") == 0)
+			ids[n++] = cs->rows[i].id;
+	qsort(ids, n, sizeof *ids, cmp_str);
+	for (size_t i = 0; i < d->npending && !meets; i++)
+		meets = n && bsearch(&d->pending[i], ids, n, sizeof *ids, cmp_str) != NULL;
+	st = meets ? NULL : stmt_get(d, db, "SELECT customer_id FROM srv_dup_touched WHERE seq > ?1");
+	if (!meets && !st)
+		meets = true;
+	if (st) {
+		sqlite3_bind_int64(st, 1, d->touched);
+		for (step = sqlite3_step(st); step == SQLITE_ROW && !meets; step = sqlite3_step(st)) {
+			const char *id = (const char *)sqlite3_column_text(st, 0);
+
+			meets = !id || (n && bsearch(&id, ids, n, sizeof *ids, cmp_str) != NULL);
+		}
+		if (step != SQLITE_ROW && step != SQLITE_DONE)
+			meets = true;
+		stmt_done(d, st);
+	}
+	free(ids);
+	return meets;
 }
 
-/* True when no clock names customer id (a row that never was here). */
-static bool no_clocks(struct srv_dedup *d, sqlite3 *db, const char *id)
-{
-	sqlite3_stmt *st = stmt_get(d, db, "SELECT 1 FROM sync_clock WHERE tbl = 'customers' AND rid = ?1 LIMIT 1");
-	bool none;
-
-	if (!st)
-		return false;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	none = sqlite3_step(st) == SQLITE_DONE;
-	stmt_done(d, st);
-	return none;
-}
-
-void srv_dedup_push_begin(struct srv_dedup *d, sqlite3 *db, const struct sync_changeset *cs,
-			  const unsigned char *kind)
+enum crm_err srv_dedup_push_begin(struct srv_dedup *d, sqlite3 *db,
+				  const struct sync_changeset *cs, const unsigned char *kind,
+				  struct crm_error *err)
 {
 	struct ahead *a = NULL;
 	unsigned char *check = NULL;
+	enum crm_err rc = CRM_OK;
 	struct crm_error ignore;
 
 	if (!d)
-		return;
+		return CRM_OK;
 	ahead_free(d);
-	if (d->no_ahead || cs->nrows == 0 || d->db != db || !index_current(d, db))
-		return;
+	if (d->no_ahead || cs->nrows == 0 || d->db != db)
+		return CRM_OK;
+	/*
+	 * Settle and refresh first, as srv_dedup_after_push would: the same
+	 * reads before the push as after it, unless the push writes one of
+	 * the customers they read (then all is left to after the push).
+	 */
+	settle_trim(d, db);
+	if (d->overflow || settle_meets(d, db, cs))
+		return CRM_OK;
 	if (rows_to_check(cs, &check, &ignore) != CRM_OK)
-		return;
+		return CRM_OK;
 	a = calloc(1, sizeof *a);
 	if (!a)
 		goto out;
@@ -2085,9 +2141,15 @@ void srv_dedup_push_begin(struct srv_dedup *d, sqlite3 *db, const struct sync_ch
 	a->row = calloc(cs->nrows, 1);
 	if (!a->items || !a->row)
 		goto out;
+	rc = srv_dedup_settle(d, db, err);
+	if (rc == CRM_OK)
+		rc = srv_dedup_refresh(d, db, err);
+	if (rc != CRM_OK)
+		goto out;
 	a->cs = cs;
 	a->nrows = cs->nrows;
 	a->idx = d->idx;
+	input_map(a->map);
 	/* The new customers in the order they are checked, up to the first that is not simple. */
 	for (size_t i = 0; i < cs->nrows; i++) {
 		const struct sync_row *r = &cs->rows[i];
@@ -2098,19 +2160,20 @@ void srv_dedup_push_begin(struct srv_dedup *d, sqlite3 *db, const struct sync_ch
 			a->row[i] = AROW_SKIP;
 			continue;
 		}
-		if (kind[i] != SRV_DEDUP_ROW_NEW || (check[i] & ROW_MULTI) || !stored_as_pushed(r) ||
-		    !no_clocks(d, db, r->id))
+		if (kind[i] != SRV_DEDUP_ROW_NEW || (check[i] & ROW_MULTI) || !stored_as_pushed(a->map, r))
 			break;
 		a->row[i] = AROW_ITEM;
 		a->items[a->nitems].row = i;
 		copy_str(a->items[a->nitems].id, sizeof a->items[0].id, r->id);
 		a->nitems++;
 	}
-	if (a->nitems == 0)
-		goto out;
-	if (pthread_create(&a->thread, NULL, ahead_work, a) != 0)
-		goto out;
-	a->running = true;
+	/* Kept even without a worker: it says settle and refresh have run. */
+	if (a->nitems > 0 && pthread_create(&a->thread, NULL, ahead_work, a) == 0)
+		a->running = true;
+	else
+		a->nitems = 0;
+	a->check = check;
+	check = NULL;
 	d->ahead = a;
 	a = NULL;
 out:
@@ -2120,6 +2183,15 @@ out:
 		free(a);
 	}
 	free(check);
+	return rc;
+}
+
+void srv_dedup_push_applied(struct srv_dedup *d, const struct sync_changeset *cs, bool all_won)
+{
+	struct ahead *a = d ? d->ahead : NULL;
+
+	if (a && a->cs == cs && !all_won)
+		a->verify = true;
 }
 
 void srv_dedup_push_refused(struct srv_dedup *d, const struct sync_changeset *cs, size_t row)
@@ -2140,6 +2212,50 @@ void srv_dedup_push_end(struct srv_dedup *d, bool ok)
 }
 
 /*
+ * Whether customer it is stored live with exactly the identifying values
+ * the worker matched (what srv_dedup_check would read).
+ */
+static bool stored_same(struct srv_dedup *d, sqlite3 *db, const struct ahead_item *it)
+{
+	sqlite3_stmt *st = stmt_get(d, db,
+				    "SELECT id, kind, name, uscc, id_number, birth_date, phone, email,"
+				    " address, city, region, deleted = 0 AND merged_into IS NULL"
+				    " FROM customers WHERE id = ?1");
+	struct match_input pushed, stored;
+	bool same = false;
+
+	if (!st)
+		return false;
+	input_from_fields(d->ahead->map, &d->ahead->cs->rows[it->row], &pushed);
+	sqlite3_bind_text(st, 1, it->id, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 11) != 0 &&
+	    strcmp((const char *)sqlite3_column_text(st, 0), it->id) == 0) {
+		const char *const a[NINPUT] = {pushed.kind,	  pushed.name,	pushed.uscc,
+					       pushed.id_number, pushed.birth_date, pushed.phone,
+					       pushed.email,	  pushed.address,	pushed.city,
+					       pushed.region};
+		const char *b[NINPUT];
+
+		input_from_row(st, &stored);
+		b[0] = stored.kind;
+		b[1] = stored.name;
+		b[2] = stored.uscc;
+		b[3] = stored.id_number;
+		b[4] = stored.birth_date;
+		b[5] = stored.phone;
+		b[6] = stored.email;
+		b[7] = stored.address;
+		b[8] = stored.city;
+		b[9] = stored.region;
+		same = true;
+		for (size_t k = 0; k < NINPUT && same; k++)
+			same = (!a[k] && !b[k]) || (a[k] && b[k] && strcmp(a[k], b[k]) == 0);
+	}
+	stmt_done(d, st);
+	return same;
+}
+
+/*
  * Records item it of the worker as srv_dedup_check would have: the
  * customer in the pending list, then its hits acted on.
  */
@@ -2148,6 +2264,7 @@ static enum crm_err ahead_record(struct srv_dedup *d, sqlite3 *db, struct sync_d
 {
 	struct ahead *a = d->ahead;
 
+	d->recorded++;
 	pend(d, it->id);
 	if (!it->ok)
 		return CRM_OK;
@@ -2161,23 +2278,30 @@ enum crm_err srv_dedup_after_push(struct srv_dedup *d, sqlite3 *db, struct sync_
 {
 	unsigned char *check = NULL;
 	struct ahead *a;
-	enum crm_err rc;
+	enum crm_err rc = CRM_OK;
 
 	if (!d)
 		return CRM_OK;
 	a = d->ahead;
-	if (a) {
+	if (a && a->cs == cs && a->nrows == cs->nrows) {
+		/* srv_dedup_push_begin settled and refreshed before the push. */
 		ahead_join(a);
-		/* Not this set's, or settle or refresh have work: the worker's part goes. */
-		if (a->cs != cs || a->nrows != cs->nrows || !index_current(d, db))
-			ahead_cut(d);
+	} else {
+		ahead_cut(d);
+		a = NULL;
+		rc = srv_dedup_settle(d, db, err);
+		if (rc == CRM_OK)
+			rc = srv_dedup_refresh(d, db, err);
 	}
-	rc = srv_dedup_settle(d, db, err);
-	if (rc == CRM_OK)
-		rc = srv_dedup_refresh(d, db, err);
 	if (rc != CRM_OK || cs->nrows == 0)
 		goto out;
-	rc = rows_to_check(cs, &check, err);
+	if (a && a->next < a->done) {
+		/* The same set: the rows the worker's were chosen from. */
+		check = a->check;
+		a->check = NULL;
+	} else {
+		rc = rows_to_check(cs, &check, err);
+	}
 	for (size_t i = 0; i < cs->nrows && rc == CRM_OK; i++) {
 		if (!(check[i] & ROW_CHECKED))
 			continue;
@@ -2187,7 +2311,7 @@ enum crm_err srv_dedup_after_push(struct srv_dedup *d, sqlite3 *db, struct sync_
 			if ((a->row[i] & AROW_SKIP) && it->row > i)
 				continue; /* nothing of it was written: its check reads nothing */
 			if (it->row == i && !(a->row[i] & AROW_DIRTY) &&
-			    strcmp(it->id, cs->rows[i].id) == 0) {
+			    strcmp(it->id, cs->rows[i].id) == 0 && (!a->verify || stored_same(d, db, it))) {
 				a->next++;
 				rc = ahead_record(d, db, s, it, by, err);
 				continue;

@@ -168,15 +168,25 @@ enum crm_err srv_dedup_after_push(struct srv_dedup *d, sqlite3 *db, struct sync_
  * SRV_DEDUP_ROW_NEW a customer that does not exist yet and may be created,
  * SRV_DEDUP_ROW_GONE a customer that does not exist and was refused whole
  * (nothing of it is written), SRV_DEDUP_ROW_OTHER anything else. The
- * worker is only a shortcut: when it cannot start (settle or refresh have
- * work to do, no thread, no memory), srv_dedup_after_push checks everything
- * itself. cs must stay unchanged until srv_dedup_push_end.
+ * worker is only a shortcut: when it cannot start (settle or refresh would
+ * re-read a customer cs writes, no thread, no memory), srv_dedup_after_push
+ * checks everything itself. Otherwise srv_dedup_push_begin settles and
+ * refreshes the index itself (what srv_dedup_after_push then skips); an
+ * error there is the push's. cs must stay unchanged until
+ * srv_dedup_push_end.
  */
 enum srv_dedup_row_kind { SRV_DEDUP_ROW_OTHER = 0, SRV_DEDUP_ROW_NEW = 1, SRV_DEDUP_ROW_GONE = 2 };
 
-void srv_dedup_push_begin(struct srv_dedup *d, sqlite3 *db, const struct sync_changeset *cs,
-			  const unsigned char *kind);
+enum crm_err srv_dedup_push_begin(struct srv_dedup *d, sqlite3 *db,
+				  const struct sync_changeset *cs, const unsigned char *kind,
+				  struct crm_error *err);
 void srv_dedup_push_refused(struct srv_dedup *d, const struct sync_changeset *cs, size_t row);
+/*
+ * After the batch was applied: all_won false when some accepted field of cs
+ * lost to (or equalled) a version in place, anywhere in the set; the new
+ * customers are then read back before what the worker found is recorded.
+ */
+void srv_dedup_push_applied(struct srv_dedup *d, const struct sync_changeset *cs, bool all_won);
 /* ok false: the push failed; what the worker added is taken out again at once. */
 void srv_dedup_push_end(struct srv_dedup *d, bool ok);
 
@@ -185,6 +195,9 @@ void srv_dedup_push_end(struct srv_dedup *d, bool ok);
  * serial check after the push, the reference). On by default.
  */
 void srv_dedup_set_ahead(struct srv_dedup *d, bool on);
+
+/* How many customers' checks were recorded from the worker's results, ever. */
+size_t srv_dedup_ahead_recorded(const struct srv_dedup *d);
 
 /*
  * Sync hook, building the response (same transaction): appends to notices

@@ -577,20 +577,22 @@ static enum crm_err mark_own(sqlite3 *db, const char *device, const struct sync_
  * Tells srv_dedup which customers of cs are new (they will be stored as
  * pushed unless a field is refused) and which were refused whole.
  */
-static void dedup_begin(struct srv_app *app, const struct sync_changeset *cs,
-			const struct row_decision *dec)
+static enum crm_err dedup_begin(struct srv_app *app, const struct sync_changeset *cs,
+				const struct row_decision *dec, struct crm_error *err)
 {
 	unsigned char *kind = calloc(cs->nrows ? cs->nrows : 1, 1);
+	enum crm_err rc;
 
 	if (!kind)
-		return; /* the check runs after the push, as it always could */
+		return CRM_OK; /* the check runs after the push, as it always could */
 	for (size_t i = 0; i < cs->nrows; i++) {
 		if (strcmp(cs->rows[i].table, "customers") != 0 || dec[i].existed)
 			continue;
 		kind[i] = dec[i].refused ? SRV_DEDUP_ROW_GONE : SRV_DEDUP_ROW_NEW;
 	}
-	srv_dedup_push_begin(app->dedup, app->writer.db, cs, kind);
+	rc = srv_dedup_push_begin(app->dedup, app->writer.db, cs, kind, err);
 	free(kind);
+	return rc;
 }
 
 enum crm_err srv_push_apply(struct srv_app *app, const struct srv_session *who,
@@ -669,10 +671,14 @@ enum crm_err srv_push_apply(struct srv_app *app, const struct srv_session *who,
 		goto out;
 	/* The duplicate check of the new customers starts on a worker meanwhile (srv_dedup). */
 	if (app->dedup && cs == in)
-		dedup_begin(app, cs, dec);
+		rc = dedup_begin(app, cs, dec, err);
+	if (rc != CRM_OK)
+		goto out;
 	rc = sync_apply(app->writer.sync, cs, SYNC_APPLY_IN_TXN, check_field, &pc, &res, err);
 	if (rc != CRM_OK)
 		goto out;
+	/* Every field not refused won: the new customers are stored as pushed. */
+	srv_dedup_push_applied(app->dedup, cs, res.ignored == 0);
 	/* Receipts per row: refusals found by row key. */
 	for (size_t i = 0; i < cs->nrows; i++)
 		order[i] = i;
