@@ -561,6 +561,18 @@ enum crm_err sync_changeset_write_json(const struct sync_changeset *cs, struct c
 	return w.rc;
 }
 
+cJSON *sync_changeset_to_json_raw(const struct sync_changeset *cs)
+{
+	struct crm_buf b;
+	cJSON *raw = NULL;
+
+	crm_buf_init(&b, SIZE_MAX);
+	if (sync_changeset_write_json(cs, &b) == CRM_OK)
+		raw = cJSON_CreateRaw(b.data);
+	crm_buf_release(&b);
+	return raw;
+}
+
 /* ---- decode ------------------------------------------------------------ */
 
 struct dec {

@@ -312,6 +312,14 @@ cJSON *sync_changeset_to_json(const struct sync_changeset *cs);
 enum crm_err sync_changeset_write_json(const struct sync_changeset *cs, struct crm_buf *out);
 
 /*
+ * The same text as a cJSON_Raw node (caller owns, cJSON_Delete), NULL without
+ * memory: for a change set that goes into a larger JSON object only to be
+ * printed (a server's pull page), at a fraction of sync_changeset_to_json's
+ * cost. The node has no children to read: decode the printed text instead.
+ */
+cJSON *sync_changeset_to_json_raw(const struct sync_changeset *cs);
+
+/*
  * Reads a change set from JSON. With s not NULL, each value is checked against
  * its column's declared type in s's database, and unknown tables or columns are
  * errors (CRM_EFORMAT, message names them). Malformed input gives CRM_EFORMAT,

@@ -5,7 +5,8 @@
  * value type, every escape, rows with their own versions and bases, blocks,
  * runs too short for a block, empty rows and empty sets, and on many random
  * change sets; it reads back into the same change set; it stops with
- * CRM_ETOOBIG at its buffer's cap; a taken text value is owned by the set.
+ * CRM_ETOOBIG at its buffer's cap; as a raw node it prints the same inside a
+ * larger object; a taken text value is owned by the set.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -129,6 +130,27 @@ static void check_equal(const struct sync_changeset *cs)
 		fprintf(stderr, "old: %s\nnew: %s\n", want, b.data);
 	assert_string_equal(want, b.data);
 	assert_int_equal(strlen(b.data), b.len);
+	{
+		/* inside a response object, the raw node prints as the tree would */
+		cJSON *o1 = cJSON_CreateObject(), *o2 = cJSON_CreateObject();
+		char *t1, *t2;
+
+		assert_non_null(o1);
+		assert_non_null(o2);
+		assert_non_null(cJSON_AddStringToObject(o1, "k", "v"));
+		assert_non_null(cJSON_AddStringToObject(o2, "k", "v"));
+		assert_true(cJSON_AddItemToObject(o1, "changes", sync_changeset_to_json(cs)));
+		assert_true(cJSON_AddItemToObject(o2, "changes", sync_changeset_to_json_raw(cs)));
+		t1 = cJSON_PrintUnformatted(o1);
+		t2 = cJSON_PrintUnformatted(o2);
+		assert_non_null(t1);
+		assert_non_null(t2);
+		assert_string_equal(t1, t2);
+		free(t1);
+		free(t2);
+		cJSON_Delete(o1);
+		cJSON_Delete(o2);
+	}
 	p = cJSON_ParseWithLength(b.data, b.len);
 	assert_non_null(p);
 	assert_int_equal(sync_changeset_from_json(p, NULL, &back, &err), CRM_OK);
