@@ -36,10 +36,10 @@ struct row_work {
 #define NEW_ROWS_MAX ((size_t)1 << DB_CLOCK_NEW_LOG)
 
 /*
- * New rows waiting to be written: consecutive rows of one table, each with
- * no clock row and every column won at one version (the common case of a
- * push or pull of new rows). They are inserted NEW_ROWS_MAX, then fewer, at
- * a time with one multi-row INSERT and one INSERT of their "" clock rows:
+ * New rows waiting to be written: consecutive rows of one table with no
+ * clock row, no conflict and the same set of winning columns (the common
+ * case of a push or pull of new rows). They are inserted NEW_ROWS_MAX, then
+ * fewer, at a time with one multi-row INSERT, and their clock rows likewise:
  * SQLite's per-statement work (opening a cursor per index, building the
  * CHECK constraints' IN lists, the statement's start and end) is paid once
  * per statement instead of once per row. The queue is written before any
@@ -48,6 +48,7 @@ struct row_work {
  */
 struct new_rows {
 	struct db_table *t;
+	uint64_t mask;       /* the winning columns (bit i = t->cols[i]) */
 	size_t n;
 	const struct sync_row *rows[NEW_ROWS_MAX];
 	const struct sync_field *win[NEW_ROWS_MAX][DB_MAX_COLS];
@@ -430,6 +431,63 @@ static bool new_rows_has(const struct new_rows *q, const char *id)
 	return false;
 }
 
+/* Writes the clock rows of rows [from, from + n) of q, in order (they are new). */
+static enum crm_err new_rows_clocks(struct sync_db *s, struct new_rows *q, size_t from, size_t n,
+				    struct sync_apply_result *res, struct crm_error *err)
+{
+	struct db_table *t = q->t;
+	struct db_clock_new *clk;
+	enum crm_err rc = CRM_OK;
+	size_t nclk = 0, done = 0;
+
+	clk = malloc(n * (t->ncols ? t->ncols : 1) * sizeof *clk);
+	if (!clk)
+		return crm_fail(err, CRM_ENOMEM, "apply");
+	for (size_t r = from; r < from + n; r++) {
+		struct row_work w = {.win = q->win[r]};
+
+		if (whole_row_at_one_version(t, &w)) {
+			const struct sync_field *f = q->win[r][0];
+
+			clk[nclk++] = (struct db_clock_new){q->rows[r]->id, "", f->hlc, f->site,
+							    f->base_hlc, f->base_site};
+			res->applied += t->ncols;
+			continue;
+		}
+		for (size_t i = 0; i < t->ncols; i++) {
+			const struct sync_field *f = q->win[r][i];
+
+			if (!f)
+				continue;
+			clk[nclk++] = (struct db_clock_new){q->rows[r]->id, t->cols[i].name, f->hlc,
+							    f->site, f->base_hlc, f->base_site};
+			res->applied++;
+		}
+	}
+	while (done < nclk && rc == CRM_OK) {
+		size_t k = NEW_ROWS_MAX;
+		const struct db_clock_new *c = &clk[done];
+
+		while (k > nclk - done)
+			k >>= 1;
+		if (k > 1) {
+			rc = db_clock_new(s, t->name, c, k, err);
+			if (rc != CRM_OK && (sqlite3_errcode(s->db) & 0xff) != SQLITE_CONSTRAINT)
+				break;
+		}
+		if (k == 1 || rc != CRM_OK) {
+			/* one alone, or one there after all: the way of a single row */
+			rc = CRM_OK;
+			for (size_t i = 0; i < k && rc == CRM_OK; i++)
+				rc = db_clock_put(s, t->name, c[i].rid, c[i].col, c[i].hlc, c[i].site,
+						  c[i].base_hlc, c[i].base_site, err);
+		}
+		done += k;
+	}
+	free(clk);
+	return rc;
+}
+
 /*
  * Inserts n (2 or more) rows of q from row `from` with one statement, then
  * their clock rows. A constraint that one of them breaks undoes the
@@ -439,19 +497,19 @@ static enum crm_err new_rows_insert(struct sync_db *s, struct new_rows *q, size_
 				    struct sync_apply_result *res, struct crm_error *err)
 {
 	struct db_table *t = q->t;
-	struct db_clock_new clk[NEW_ROWS_MAX];
-	uint64_t mask = t->ncols == 64 ? ~(uint64_t)0 : (((uint64_t)1 << t->ncols) - 1);
 	sqlite3_stmt *st = NULL;
 	enum crm_err rc;
 	int p = 1, step;
 
-	rc = row_stmt(s, t, mask, true, n, &st, err);
+	rc = row_stmt(s, t, q->mask, true, n, &st, err);
 	if (rc != CRM_OK)
 		return rc;
 	for (size_t r = from; r < from + n; r++) {
 		sqlite3_bind_text(st, p++, q->rows[r]->id, -1, SQLITE_STATIC);
-		for (size_t i = 0; i < t->ncols; i++)
-			db_value_bind(st, p++, &q->win[r][i]->v);
+		for (size_t i = 0; i < t->ncols; i++) {
+			if (q->mask & ((uint64_t)1 << i))
+				db_value_bind(st, p++, &q->win[r][i]->v);
+		}
 	}
 	step = sqlite3_step(st);
 	sqlite3_reset(st);
@@ -468,26 +526,7 @@ static enum crm_err new_rows_insert(struct sync_db *s, struct new_rows *q, size_
 		}
 		return rc;
 	}
-	for (size_t r = from; r < from + n; r++) {
-		const struct sync_field *f = q->win[r][0];
-
-		clk[r - from] = (struct db_clock_new){q->rows[r]->id, f->hlc, f->site, f->base_hlc,
-						      f->base_site};
-	}
-	rc = db_clock_new(s, t->name, clk, n, err);
-	if (rc != CRM_OK) {
-		if ((sqlite3_errcode(s->db) & 0xff) != SQLITE_CONSTRAINT)
-			return rc;
-		/* a clock row there after all: the way of a single row */
-		rc = CRM_OK;
-		for (size_t r = 0; r < n && rc == CRM_OK; r++)
-			rc = db_clock_put(s, t->name, clk[r].rid, "", clk[r].hlc, clk[r].site,
-					  clk[r].base_hlc, clk[r].base_site, err);
-		if (rc != CRM_OK)
-			return rc;
-	}
-	res->applied += n * t->ncols;
-	return CRM_OK;
+	return new_rows_clocks(s, q, from, n, res, err);
 }
 
 /* Writes the rows waiting in q, in their order, and empties q. */
@@ -617,9 +656,21 @@ static enum crm_err apply_row(struct sync_db *s, struct db_table *t, const struc
 	}
 	if (nwin == 0 && w.npc == 0)
 		goto out;
-	if (nclocks == 0 && w.npc == 0 && whole_row_at_one_version(t, &w)) {
+	if (nclocks == 0 && w.npc == 0) {
+		uint64_t mask = 0;
+
 		/* a new row, as a rule: it waits to be inserted with its neighbours */
+		for (size_t i = 0; i < t->ncols; i++) {
+			if (w.win[i])
+				mask |= (uint64_t)1 << i;
+		}
+		if (q->n && q->mask != mask) {
+			rc = new_rows_flush(s, q, res, err);
+			if (rc != CRM_OK)
+				goto out;
+		}
 		q->t = t;
+		q->mask = mask;
 		q->rows[q->n] = row;
 		memcpy(q->win[q->n], w.win, t->ncols * sizeof *w.win);
 		q->n++;

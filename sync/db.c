@@ -302,9 +302,9 @@ enum crm_err db_clock_new(struct sync_db *s, const char *tbl, const struct db_cl
 		rc = crm_buf_addstr(&sql, "INSERT INTO sync_clock"
 					  "(tbl, rid, col, hlc, site, seq, base_hlc, base_site) VALUES");
 		for (size_t i = 0; i < n && rc == CRM_OK; i++)
-			rc = crm_buf_addf(&sql, "%s(?1, ?%zu, '', ?%zu, ?%zu, ?%zu, ?%zu, ?%zu)",
-					  i ? ", " : "", 2 + 6 * i, 3 + 6 * i, 4 + 6 * i, 5 + 6 * i,
-					  6 + 6 * i, 7 + 6 * i);
+			rc = crm_buf_addf(&sql, "%s(?1, ?%zu, ?%zu, ?%zu, ?%zu, ?%zu, ?%zu, ?%zu)",
+					  i ? ", " : "", 2 + 7 * i, 3 + 7 * i, 4 + 7 * i, 5 + 7 * i,
+					  6 + 7 * i, 7 + 7 * i, 8 + 7 * i);
 		if (rc == CRM_OK)
 			rc = db_prepare(s, sql.data, &s->clock_new[k], err);
 		else
@@ -319,6 +319,7 @@ enum crm_err db_clock_new(struct sync_db *s, const char *tbl, const struct db_cl
 		const struct db_clock_new *r = &rows[i];
 
 		sqlite3_bind_text(st, p++, r->rid, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, p++, r->col, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(st, p++, (sqlite3_int64)r->hlc);
 		sqlite3_bind_text(st, p++, r->site, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(st, p++, db_next_seq(s));

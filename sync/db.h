@@ -47,7 +47,7 @@ struct db_table {
 	bool others;          /* sync_apply: the table has triggers besides sync_* */
 };
 
-/* sync_apply inserts new rows up to 2^DB_CLOCK_NEW_LOG at a time. */
+/* sync_apply inserts new rows, and their clock rows, up to 2^DB_CLOCK_NEW_LOG at a time. */
 #define DB_CLOCK_NEW_LOG 5
 
 struct sync_db {
@@ -77,7 +77,7 @@ struct sync_db {
 	sqlite3_stmt *max_seq;     /* SELECT seq, hlc FROM sync_clock ORDER BY seq DESC LIMIT 1 */
 	sqlite3_stmt *conflict_put;
 	/*
-	 * INSERT INTO sync_clock of the "" rows of 2^k new rows at once (k =
+	 * INSERT INTO sync_clock of 2^k clock rows of new rows at once (k =
 	 * 1..DB_CLOCK_NEW_LOG), prepared on demand (db_clock_new).
 	 */
 	sqlite3_stmt *clock_new[DB_CLOCK_NEW_LOG + 1];
@@ -174,15 +174,15 @@ void db_value_release(struct sync_value *v);
 enum crm_err db_save_floors(struct sync_db *s, struct crm_error *err);
 
 /*
- * Writes the "" clock rows (one per new row, standing for all its columns)
- * of n = 2^k rows (1 <= k <= DB_CLOCK_NEW_LOG) with one plain INSERT, each
- * with the next sequence number in order: rid[i] at (hlc[i], site[i]) over
- * (base_hlc[i], base_site[i]). Fails (SQLite's constraint error included)
- * if one of them already has a clock row; the caller then writes them one
- * by one with db_clock_put.
+ * Writes n = 2^k clock rows of new rows of table tbl (1 <= k <=
+ * DB_CLOCK_NEW_LOG) with one plain INSERT, each with the next sequence
+ * number in order: row rid, column col ("" for a whole row) at (hlc, site)
+ * over (base_hlc, base_site). Fails (SQLite's constraint error included) if
+ * one of them is there already; the caller then writes them with db_clock_put.
  */
 struct db_clock_new {
 	const char *rid;
+	const char *col;
 	sync_hlc hlc;
 	const char *site;
 	sync_hlc base_hlc;

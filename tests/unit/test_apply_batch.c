@@ -4,7 +4,8 @@
  * that breaks a CHECK, a row already there without clocks, the same row
  * twice) leaves exactly what applying its rows one set at a time leaves:
  * the same rows with the same rowids, the same clock rows with the same
- * sequence numbers, the same refusals and counts. Also: another trigger on
+ * sequence numbers, the same refusals and counts; new rows with some columns
+ * or with columns at different versions too. Also: another trigger on
  * a table still fires once per row, in row order.
  */
 #include "sync_testutil.h"
@@ -60,6 +61,33 @@ static void add_customer(struct sync_changeset *cs, const char *id, sync_hlc h, 
 	add_field(cs, r, "lat", (struct sync_value){.type = SYNC_REAL, .r = 31.5}, NULL, h, site, 0,
 		  NULL);
 	add_field(cs, r, "notes", none, NULL, h, site, 0, NULL);
+}
+
+/* A new customers row with only name and phone (the others take their defaults). */
+static void add_partial(struct sync_changeset *cs, const char *id, sync_hlc h)
+{
+	struct sync_row *r = sync_changeset_add_row(cs, "customers", id);
+	struct sync_value none = {.type = SYNC_NULL};
+
+	assert_non_null(r);
+	add_field(cs, r, "name", none, "partial", h, SITE_A, 0, NULL);
+	add_field(cs, r, "phone", none, id, h, SITE_A, 0, NULL);
+}
+
+/* A new customers row, every column, each at its own version (edited before it was sent). */
+static void add_varied(struct sync_changeset *cs, const char *id, struct tu_replica *clock)
+{
+	struct sync_row *r = sync_changeset_add_row(cs, "customers", id);
+	struct sync_value none = {.type = SYNC_NULL};
+	static const char *const ints[] = {"created_at", "updated_at", "deleted", "amount"};
+
+	assert_non_null(r);
+	for (size_t i = 0; i < 4; i++)
+		add_field(cs, r, ints[i], ival(0), NULL, sync_hlc_next(clock->s), SITE_B, 0, NULL);
+	add_field(cs, r, "name", none, "varied", sync_hlc_next(clock->s), SITE_B, 0, NULL);
+	add_field(cs, r, "phone", none, NULL, sync_hlc_next(clock->s), SITE_B, 0, NULL);
+	add_field(cs, r, "lat", none, NULL, sync_hlc_next(clock->s), SITE_B, 0, NULL);
+	add_field(cs, r, "notes", none, "n", sync_hlc_next(clock->s), SITE_B, 0, NULL);
 }
 
 static void add_note(struct sync_changeset *cs, const char *id, sync_hlc h, const char *body)
@@ -174,6 +202,15 @@ static void build_set(struct sync_changeset *cs, struct tu_replica *clock, sync_
 	}
 	add_customer(cs, "c047", sync_hlc_next(clock->s), SITE_B, "again", 0);
 	add_customer(cs, "c049", sync_hlc_next(clock->s), SITE_A, "last", 0);
+	/* new rows with some columns, then with every column at its own version */
+	for (int i = 0; i < 5; i++) {
+		snprintf(id, sizeof id, "p%03d", i);
+		add_partial(cs, id, sync_hlc_next(clock->s));
+	}
+	for (int i = 0; i < 3; i++) {
+		snprintf(id, sizeof id, "v%03d", i);
+		add_varied(cs, id, clock);
+	}
 	/* the row "there" already, only in the database: see prepare() */
 	add_customer(cs, "there", sync_hlc_next(clock->s), SITE_A, "pushed", 0);
 	for (int i = 50; i < 83; i++) {
@@ -239,7 +276,12 @@ static void test_batched_equals_row_by_row(void **state)
 	free(d1);
 	free(d2);
 	/* what it is: every row, the bad one without its bad value, "there" pushed over */
-	assert_int_equal(tu_int(many.db, "SELECT count(*) FROM customers"), 84);
+	assert_int_equal(tu_int(many.db, "SELECT count(*) FROM customers"), 92);
+	TU_ASSERT_TEXT(many.db, "SELECT group_concat(col) FROM sync_clock WHERE rid = 'p003'",
+		       "name,phone");
+	TU_ASSERT_TEXT(many.db, "SELECT quote(amount) || quote(notes) FROM customers WHERE id = 'p003'",
+		       "NULL" "NULL");
+	assert_int_equal(tu_int(many.db, "SELECT count(*) FROM sync_clock WHERE rid GLOB 'v*'"), 24);
 	TU_ASSERT_TEXT(many.db, "SELECT name || deleted FROM customers WHERE id = 'c020'", "bad0");
 	TU_ASSERT_TEXT(many.db, "SELECT name FROM customers WHERE id = 'there'", "pushed");
 	TU_ASSERT_TEXT(many.db, "SELECT name FROM customers WHERE id = 'c047'", "again");
