@@ -27,6 +27,15 @@
 
 static size_t packed_seen;
 
+/* CODEC_PACKED_SCALE=N runs N times the mutations (a longer search by hand). */
+static int scale(void)
+{
+	const char *v = getenv("CODEC_PACKED_SCALE");
+	long n = v ? strtol(v, NULL, 10) : 1;
+
+	return n >= 1 && n <= 100000 ? (int)n : 1;
+}
+
 static void assert_same_cs(const struct sync_changeset *x, const struct sync_changeset *y)
 {
 	assert_int_equal(x->nrows, y->nrows);
@@ -138,6 +147,7 @@ static void check_push(const char *cs_text, unsigned *st, int mutations)
 		       cs_text);
 	assert_true(len > 0 && (size_t)len < n);
 	check_body(body, (size_t)len);
+	mutations *= scale();
 	for (int i = 0; i < mutations; i++) {
 		size_t ml = (size_t)len, at;
 		unsigned kind;
