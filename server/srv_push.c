@@ -30,12 +30,25 @@ struct row_decision {
 	bool existed; /* on the server before this push */
 };
 
+/*
+ * writable()'s answers during one decide_rows, by customer id: nothing is
+ * written meanwhile, so a customer's answer holds for every row naming it
+ * (a batch of activities names each customer a few times).
+ */
+struct writable_memo {
+	char (*ids)[37]; /* "" free */
+	bool *ok;
+	size_t cap;      /* a power of two, 0: no memo (asks every time) */
+	size_t n;
+};
+
 struct push_ctx {
 	struct srv_app *app;
 	struct srv_scope *sc;
 	const struct sync_changeset *cs;
 	struct row_decision *dec;
 	const char *device; /* the pushing device (srv_pool_device_holds) */
+	struct writable_memo memo;
 	/* check_field's memory of the row and column it saw last (fields come in order) */
 	const struct sync_row *last_row;
 	const struct schema_table *last_table;
@@ -53,6 +66,45 @@ static bool writable(struct push_ctx *pc, const char *id)
 	return srv_scope_customer(pc->sc, id) ||
 	       srv_pool_device_holds(pc->app->writer.db, pc->device, id) ||
 	       srv_dedup_writable(pc->app->writer.db, pc->device, id);
+}
+
+static void memo_init(struct writable_memo *m, size_t rows)
+{
+	size_t cap = 64;
+
+	memset(m, 0, sizeof *m);
+	while (cap < rows * 2 && cap < ((size_t)1 << 20))
+		cap *= 2;
+	m->ids = calloc(cap, sizeof *m->ids);
+	m->ok = calloc(cap, sizeof *m->ok);
+	if (m->ids && m->ok)
+		m->cap = cap;
+}
+
+static void memo_release(struct writable_memo *m)
+{
+	free(m->ids);
+	free(m->ok);
+	memset(m, 0, sizeof *m);
+}
+
+/* writable(pc, id), asked once per customer of a decide_rows. */
+static bool writable_memo(struct push_ctx *pc, const char *id)
+{
+	struct writable_memo *m = &pc->memo;
+	size_t len = strlen(id), h = 14695981039346656037u, i;
+
+	if (!m->cap || len != 36 || (m->n + 1) * 2 > m->cap)
+		return writable(pc, id);
+	for (size_t k = 0; k < len; k++)
+		h = (h ^ (unsigned char)id[k]) * 1099511628211u;
+	for (i = h & (m->cap - 1); m->ids[i][0]; i = (i + 1) & (m->cap - 1))
+		if (memcmp(m->ids[i], id, 37) == 0)
+			return m->ok[i];
+	memcpy(m->ids[i], id, 37);
+	m->ok[i] = writable(pc, id);
+	m->n++;
+	return m->ok[i];
 }
 
 static cJSON *encode_value(const struct sync_value *v)
@@ -159,6 +211,7 @@ static enum crm_err decide_rows(struct push_ctx *pc, struct crm_error *err)
 	fresh = calloc(cs->nrows ? cs->nrows : 1, sizeof *fresh);
 	if (!fresh)
 		return crm_fail(err, CRM_ENOMEM, "out of memory");
+	memo_init(&pc->memo, cs->nrows); /* without memory: no memo, the same answers */
 	for (int pass = 0; pass < 2 && rc == CRM_OK; pass++) {
 		if (pass == 1 && nfresh > 1)
 			qsort(fresh, nfresh, sizeof *fresh, cmp_id);
@@ -189,7 +242,7 @@ static enum crm_err decide_rows(struct push_ctx *pc, struct crm_error *err)
 				const struct sync_field *merged = row_field(r, "merged_into");
 
 				if (found) {
-					if (!writable(pc, r->id))
+					if (!writable_memo(pc, r->id))
 						refuse_row(d, CRM_EPERM, "customer %s is not yours", r->id);
 					continue;
 				}
@@ -212,7 +265,7 @@ static enum crm_err decide_rows(struct push_ctx *pc, struct crm_error *err)
 				const struct sync_field *pf = row_field(r, t->parent);
 				const char *newp = pf && pf->v.type == SYNC_TEXT ? pf->v.s : NULL;
 
-				if (found && (!parent[0] || (!writable(pc, parent) &&
+				if (found && (!parent[0] || (!writable_memo(pc, parent) &&
 							     !in_list(fresh, nfresh, parent)))) {
 					refuse_row(d, CRM_EPERM, "the customer of this row (%s) is not yours",
 						   parent[0] ? parent : "none");
@@ -227,11 +280,12 @@ static enum crm_err decide_rows(struct push_ctx *pc, struct crm_error *err)
 					continue;
 				}
 				if (newp && (!found || strcmp(newp, parent) != 0) &&
-				    !writable(pc, newp) && !in_list(fresh, nfresh, newp))
+				    !writable_memo(pc, newp) && !in_list(fresh, nfresh, newp))
 					refuse_row(d, CRM_EPERM, "customer %s is not yours (or unknown)", newp);
 			}
 		}
 	}
+	memo_release(&pc->memo);
 	free(fresh);
 	return rc;
 }
@@ -665,7 +719,7 @@ enum crm_err srv_push_apply(struct srv_app *app, const struct srv_session *who,
 	if (rc != CRM_OK)
 		goto out;
 	sc_open = true;
-	pc = (struct push_ctx){app, &sc, cs, dec, who->device.id, NULL, NULL, 0};
+	pc = (struct push_ctx){app, &sc, cs, dec, who->device.id, {NULL, NULL, 0, 0}, NULL, NULL, 0};
 	rc = decide_rows(&pc, err);
 	if (rc != CRM_OK)
 		goto out;
