@@ -1841,9 +1841,8 @@ static enum crm_err rows_to_check(const struct sync_changeset *cs, unsigned char
 
 /* ---- the check of new customers done ahead (srv_dedup_push_begin) -------- */
 
-#define AROW_ITEM 1  /* a new customer the worker checks */
-#define AROW_SKIP 2  /* a customer that did not exist, refused whole: its check does nothing */
-#define AROW_DIRTY 4 /* a field of it was refused: what is stored is not what was pushed */
+#define AROW_ITEM 1  /* a customer the worker checks as new */
+#define AROW_DIRTY 2 /* not simply stored as pushed (it existed, a field was refused) */
 
 /* One new customer checked by the worker. */
 struct ahead_item {
@@ -2111,8 +2110,7 @@ static bool settle_meets(struct srv_dedup *d, sqlite3 *db, const struct sync_cha
 }
 
 enum crm_err srv_dedup_push_begin(struct srv_dedup *d, sqlite3 *db,
-				  const struct sync_changeset *cs, const unsigned char *kind,
-				  struct crm_error *err)
+				  const struct sync_changeset *cs, struct crm_error *err)
 {
 	struct ahead *a = NULL;
 	unsigned char *check = NULL;
@@ -2150,17 +2148,16 @@ enum crm_err srv_dedup_push_begin(struct srv_dedup *d, sqlite3 *db,
 	a->nrows = cs->nrows;
 	a->idx = d->idx;
 	input_map(a->map);
-	/* The new customers in the order they are checked, up to the first that is not simple. */
+	/*
+	 * The customers in the order they are checked, up to the first that
+	 * cannot be a plain new one (srv_push says later which were not new).
+	 */
 	for (size_t i = 0; i < cs->nrows; i++) {
 		const struct sync_row *r = &cs->rows[i];
 
 		if (!(check[i] & ROW_CHECKED))
 			continue;
-		if (kind[i] == SRV_DEDUP_ROW_GONE && !(check[i] & ROW_MULTI)) {
-			a->row[i] = AROW_SKIP;
-			continue;
-		}
-		if (kind[i] != SRV_DEDUP_ROW_NEW || (check[i] & ROW_MULTI) || !stored_as_pushed(a->map, r))
+		if ((check[i] & ROW_MULTI) || !stored_as_pushed(a->map, r))
 			break;
 		a->row[i] = AROW_ITEM;
 		a->items[a->nitems].row = i;
@@ -2308,8 +2305,6 @@ enum crm_err srv_dedup_after_push(struct srv_dedup *d, sqlite3 *db, struct sync_
 		if (a && a->next < a->done) {
 			const struct ahead_item *it = &a->items[a->next];
 
-			if ((a->row[i] & AROW_SKIP) && it->row > i)
-				continue; /* nothing of it was written: its check reads nothing */
 			if (it->row == i && !(a->row[i] & AROW_DIRTY) &&
 			    strcmp(it->id, cs->rows[i].id) == 0 && (!a->verify || stored_same(d, db, it))) {
 				a->next++;

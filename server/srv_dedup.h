@@ -150,36 +150,31 @@ enum crm_err srv_dedup_after_push(struct srv_dedup *d, sqlite3 *db, struct sync_
 
 /*
  * Push hooks that take the duplicate check of new customers off the push's
- * critical path. srv_push calls srv_dedup_push_begin after its permission
- * decisions and before it applies the batch (writer's lock and transaction):
- * the new customers of cs, whose stored identifying values will be exactly
- * the pushed ones, are normalized, added to the index and matched on a
- * worker thread, in the order srv_dedup_after_push checks them, while the
- * writer applies the batch. srv_dedup_push_refused names a row of which a
- * field was refused after all (its stored values are not the pushed ones);
- * srv_dedup_push_end joins the worker before srv_push returns. Then
+ * critical path. srv_push calls srv_dedup_push_begin before its permission
+ * decisions and the apply of cs (writer's lock and transaction): it settles
+ * and refreshes the index (what srv_dedup_after_push then skips), and the
+ * customers of cs that look new (every column named once, identifying
+ * values text or NULL, not deleted) are normalized, added to the index and
+ * matched on a worker thread, from their pushed values, in the order
+ * srv_dedup_after_push checks them, while the writer decides and applies.
+ * srv_push names with srv_dedup_push_refused each customer row whose stored
+ * values will not simply be the pushed ones (it existed, was refused whole,
+ * a field of it was refused), and srv_dedup_push_applied says whether any
+ * accepted field lost to a version in place. srv_dedup_push_end joins the
+ * worker before srv_push returns (cs must stay unchanged until then). Then
  * srv_dedup_after_push(cs) records what the worker found (pairs, merges,
  * notices, in the same order) and checks every other customer as before:
  * it undoes the worker's additions from the first customer it cannot vouch
  * for, or before anything else changes the index, so every decision is the
  * one the serial check makes.
  *
- * kind[i] (one per row of cs) says what srv_push decided before applying:
- * SRV_DEDUP_ROW_NEW a customer that does not exist yet and may be created,
- * SRV_DEDUP_ROW_GONE a customer that does not exist and was refused whole
- * (nothing of it is written), SRV_DEDUP_ROW_OTHER anything else. The
- * worker is only a shortcut: when it cannot start (settle or refresh would
- * re-read a customer cs writes, no thread, no memory), srv_dedup_after_push
- * checks everything itself. Otherwise srv_dedup_push_begin settles and
- * refreshes the index itself (what srv_dedup_after_push then skips); an
- * error there is the push's. cs must stay unchanged until
- * srv_dedup_push_end.
+ * The worker is only a shortcut: when it cannot start (settle or refresh
+ * would re-read a customer cs writes, no thread, no memory),
+ * srv_dedup_after_push checks everything itself. An error of the settle or
+ * refresh in srv_dedup_push_begin is the push's.
  */
-enum srv_dedup_row_kind { SRV_DEDUP_ROW_OTHER = 0, SRV_DEDUP_ROW_NEW = 1, SRV_DEDUP_ROW_GONE = 2 };
-
 enum crm_err srv_dedup_push_begin(struct srv_dedup *d, sqlite3 *db,
-				  const struct sync_changeset *cs, const unsigned char *kind,
-				  struct crm_error *err);
+				  const struct sync_changeset *cs, struct crm_error *err);
 void srv_dedup_push_refused(struct srv_dedup *d, const struct sync_changeset *cs, size_t row);
 /*
  * After the batch was applied: all_won false when some accepted field of cs

@@ -627,28 +627,6 @@ static enum crm_err mark_own(sqlite3 *db, const char *device, const struct sync_
 	return rc;
 }
 
-/*
- * Tells srv_dedup which customers of cs are new (they will be stored as
- * pushed unless a field is refused) and which were refused whole.
- */
-static enum crm_err dedup_begin(struct srv_app *app, const struct sync_changeset *cs,
-				const struct row_decision *dec, struct crm_error *err)
-{
-	unsigned char *kind = calloc(cs->nrows ? cs->nrows : 1, 1);
-	enum crm_err rc;
-
-	if (!kind)
-		return CRM_OK; /* the check runs after the push, as it always could */
-	for (size_t i = 0; i < cs->nrows; i++) {
-		if (strcmp(cs->rows[i].table, "customers") != 0 || dec[i].existed)
-			continue;
-		kind[i] = dec[i].refused ? SRV_DEDUP_ROW_GONE : SRV_DEDUP_ROW_NEW;
-	}
-	rc = srv_dedup_push_begin(app->dedup, app->writer.db, cs, kind, err);
-	free(kind);
-	return rc;
-}
-
 enum crm_err srv_push_apply(struct srv_app *app, const struct srv_session *who,
 			       const struct sync_changeset *in, cJSON **result,
 			       struct crm_error *err)
@@ -720,14 +698,17 @@ enum crm_err srv_push_apply(struct srv_app *app, const struct srv_session *who,
 		goto out;
 	sc_open = true;
 	pc = (struct push_ctx){app, &sc, cs, dec, who->device.id, {NULL, NULL, 0, 0}, NULL, NULL, 0};
-	rc = decide_rows(&pc, err);
-	if (rc != CRM_OK)
-		goto out;
 	/* The duplicate check of the new customers starts on a worker meanwhile (srv_dedup). */
-	if (app->dedup && cs == in)
-		rc = dedup_begin(app, cs, dec, err);
+	if (cs == in)
+		rc = srv_dedup_push_begin(app->dedup, app->writer.db, cs, err);
+	if (rc == CRM_OK)
+		rc = decide_rows(&pc, err);
 	if (rc != CRM_OK)
 		goto out;
+	/* Customers that existed or were refused whole are not stored as pushed. */
+	for (size_t i = 0; i < cs->nrows; i++)
+		if ((dec[i].existed || dec[i].refused) && strcmp(cs->rows[i].table, "customers") == 0)
+			srv_dedup_push_refused(app->dedup, cs, i);
 	rc = sync_apply(app->writer.sync, cs, SYNC_APPLY_IN_TXN, check_field, &pc, &res, err);
 	if (rc != CRM_OK)
 		goto out;
