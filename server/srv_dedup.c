@@ -1841,8 +1841,7 @@ static enum crm_err rows_to_check(const struct sync_changeset *cs, unsigned char
 
 /* ---- the check of new customers done ahead (srv_dedup_push_begin) -------- */
 
-#define AROW_ITEM 1  /* a customer the worker checks as new */
-#define AROW_DIRTY 2 /* not simply stored as pushed (it existed, a field was refused) */
+#define AROW_DIRTY 1 /* not simply stored as pushed (it existed, a field was refused) */
 
 /* One new customer checked by the worker. */
 struct ahead_item {
@@ -1856,8 +1855,7 @@ struct ahead {
 	const struct sync_changeset *cs; /* the set (read by the worker until it is joined) */
 	size_t nrows;
 	struct match_index *idx;
-	struct ahead_item *items;
-	size_t nitems;
+	struct ahead_item *items; /* one per row at most */
 	size_t done; /* items[0, done) are in the index as the worker left them */
 	size_t next; /* items[0, next) recorded by srv_dedup_after_push; the rest can be undone */
 	struct hit_copy *hits;
@@ -1973,26 +1971,37 @@ static bool hits_keep(struct ahead *a, const struct match_hit *hits, size_t n)
 }
 
 /*
- * The worker: for each item in order, what srv_dedup_check does to the
- * index (normalize, add, match), from the pushed values. It stops before an
- * item it cannot do exactly so (its id already in the index, no memory):
- * that one and the rest are checked after the push.
+ * The worker: which rows are checked (rows_to_check), then for each
+ * customer in that order, what srv_dedup_check does to the index
+ * (normalize, add, match), from the pushed values. It stops before a
+ * customer it cannot do exactly so (named twice, values that may not be
+ * stored as pushed, its id already in the index, no memory): that one and
+ * the rest are checked after the push.
  */
 static void *ahead_work(void *arg)
 {
 	struct ahead *a = arg;
 	struct match_hit hits[MAX_HITS];
+	struct crm_error ignore;
 
-	for (size_t k = 0; k < a->nitems; k++) {
-		struct ahead_item *it = &a->items[k];
+	if (rows_to_check(a->cs, &a->check, &ignore) != CRM_OK)
+		return NULL;
+	for (size_t i = 0; i < a->nrows; i++) {
+		const struct sync_row *r = &a->cs->rows[i];
+		struct ahead_item *it = &a->items[a->done];
 		struct match_input in;
 		struct match_record rec;
-		struct crm_error ignore;
 		size_t n = 0;
 
-		if (match_index_get(a->idx, it->id))
+		if (!(a->check[i] & ROW_CHECKED))
+			continue;
+		/* Up to the first that cannot be a plain new customer (srv_push says later which were not). */
+		if ((a->check[i] & ROW_MULTI) || !stored_as_pushed(a->map, r) ||
+		    match_index_get(a->idx, r->id))
 			break;
-		input_from_fields(a->map, &a->cs->rows[it->row], &in);
+		it->row = i;
+		copy_str(it->id, sizeof it->id, r->id);
+		input_from_fields(a->map, r, &in);
 		it->ok = match_record_init(&rec, &in, &ignore) == CRM_OK;
 		it->hit0 = a->nhits;
 		if (it->ok &&
@@ -2003,7 +2012,7 @@ static void *ahead_work(void *arg)
 			break;
 		}
 		it->nhits = n;
-		a->done = k + 1;
+		a->done++;
 	}
 	return NULL;
 }
@@ -2085,6 +2094,20 @@ static bool settle_meets(struct srv_dedup *d, sqlite3 *db, const struct sync_cha
 
 	if (!ids)
 		return true;
+	if (d->npending == 0) {
+		/* The commonest case: nothing to re-read at all. */
+		st = stmt_get(d, db, "SELECT 1 FROM srv_dup_touched WHERE seq > ?1 LIMIT 1");
+		if (st) {
+			sqlite3_bind_int64(st, 1, d->touched);
+			step = sqlite3_step(st);
+			stmt_done(d, st);
+			st = NULL;
+			if (step == SQLITE_DONE) {
+				free(ids);
+				return false;
+			}
+		}
+	}
 	for (size_t i = 0; i < cs->nrows; i++)
 		if (strcmp(cs->rows[i].table, "customers") == 0)
 			ids[n++] = cs->rows[i].id;
@@ -2113,9 +2136,7 @@ enum crm_err srv_dedup_push_begin(struct srv_dedup *d, sqlite3 *db,
 				  const struct sync_changeset *cs, struct crm_error *err)
 {
 	struct ahead *a = NULL;
-	unsigned char *check = NULL;
 	enum crm_err rc = CRM_OK;
-	struct crm_error ignore;
 
 	if (!d)
 		return CRM_OK;
@@ -2130,11 +2151,9 @@ enum crm_err srv_dedup_push_begin(struct srv_dedup *d, sqlite3 *db,
 	settle_trim(d, db);
 	if (d->overflow || settle_meets(d, db, cs))
 		return CRM_OK;
-	if (rows_to_check(cs, &check, &ignore) != CRM_OK)
-		return CRM_OK;
 	a = calloc(1, sizeof *a);
 	if (!a)
-		goto out;
+		return CRM_OK;
 	a->items = calloc(cs->nrows, sizeof *a->items);
 	a->row = calloc(cs->nrows, 1);
 	if (!a->items || !a->row)
@@ -2148,29 +2167,8 @@ enum crm_err srv_dedup_push_begin(struct srv_dedup *d, sqlite3 *db,
 	a->nrows = cs->nrows;
 	a->idx = d->idx;
 	input_map(a->map);
-	/*
-	 * The customers in the order they are checked, up to the first that
-	 * cannot be a plain new one (srv_push says later which were not new).
-	 */
-	for (size_t i = 0; i < cs->nrows; i++) {
-		const struct sync_row *r = &cs->rows[i];
-
-		if (!(check[i] & ROW_CHECKED))
-			continue;
-		if ((check[i] & ROW_MULTI) || !stored_as_pushed(a->map, r))
-			break;
-		a->row[i] = AROW_ITEM;
-		a->items[a->nitems].row = i;
-		copy_str(a->items[a->nitems].id, sizeof a->items[0].id, r->id);
-		a->nitems++;
-	}
 	/* Kept even without a worker: it says settle and refresh have run. */
-	if (a->nitems > 0 && pthread_create(&a->thread, NULL, ahead_work, a) == 0)
-		a->running = true;
-	else
-		a->nitems = 0;
-	a->check = check;
-	check = NULL;
+	a->running = pthread_create(&a->thread, NULL, ahead_work, a) == 0;
 	d->ahead = a;
 	a = NULL;
 out:
@@ -2179,7 +2177,6 @@ out:
 		free(a->row);
 		free(a);
 	}
-	free(check);
 	return rc;
 }
 
