@@ -303,6 +303,16 @@ static void wr_raw(struct wr *w, const char *p, size_t n)
 
 #define WR_LIT(w, lit) wr_raw((w), (lit), sizeof(lit) - 1)
 
+/* Extra bytes each byte takes in a JSON string: 1 for \" \\ \b \f \n \r \t, 5 for \u00xx. */
+static const unsigned char esc_extra[256] = {
+	5, 5, 5, 5, 5, 5, 5, 5, 1, 1, 1, 5, 1, 1, 5, 5, /* 0x00-0x0f: \b \t \n \f \r short */
+	5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5,
+	0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* '"' */
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, /* '\\' */
+};
+
 static void wr_str(struct wr *w, const char *s)
 {
 	static const char hex[] = "0123456789abcdef";
@@ -310,15 +320,8 @@ static void wr_str(struct wr *w, const char *s)
 	size_t n = 0, extra = 0;
 	char *o;
 
-	for (; p[n]; n++) {
-		unsigned char ch = p[n];
-
-		if (ch == '"' || ch == '\\' || ch == '\b' || ch == '\f' || ch == '\n' || ch == '\r' ||
-		    ch == '\t')
-			extra += 1;
-		else if (ch < 32)
-			extra += 5;
-	}
+	for (; p[n]; n++)
+		extra += esc_extra[p[n]];
 	if (!wr_room(w, n + extra + 2))
 		return;
 	o = w->b->data + w->b->len;
@@ -330,46 +333,39 @@ static void wr_str(struct wr *w, const char *s)
 		for (size_t i = 0; i < n; i++) {
 			unsigned char ch = p[i];
 
+			if (!esc_extra[ch]) {
+				*o++ = (char)ch;
+				continue;
+			}
+			*o++ = '\\';
 			switch (ch) {
 			case '"':
-				*o++ = '\\';
 				*o++ = '"';
 				break;
 			case '\\':
 				*o++ = '\\';
-				*o++ = '\\';
 				break;
 			case '\b':
-				*o++ = '\\';
 				*o++ = 'b';
 				break;
 			case '\f':
-				*o++ = '\\';
 				*o++ = 'f';
 				break;
 			case '\n':
-				*o++ = '\\';
 				*o++ = 'n';
 				break;
 			case '\r':
-				*o++ = '\\';
 				*o++ = 'r';
 				break;
 			case '\t':
-				*o++ = '\\';
 				*o++ = 't';
 				break;
 			default:
-				if (ch < 32) {
-					*o++ = '\\';
-					*o++ = 'u';
-					*o++ = '0';
-					*o++ = '0';
-					*o++ = hex[ch >> 4];
-					*o++ = hex[ch & 15];
-				} else {
-					*o++ = (char)ch;
-				}
+				*o++ = 'u';
+				*o++ = '0';
+				*o++ = '0';
+				*o++ = hex[ch >> 4];
+				*o++ = hex[ch & 15];
 			}
 		}
 	}
@@ -534,6 +530,9 @@ enum crm_err sync_changeset_write_json(const struct sync_changeset *cs, struct c
 	struct wr w = {out, CRM_OK};
 	bool first = true;
 
+	/* room for the usual text at once (~25 bytes a field): no copy after copy as it grows */
+	if (cs->nfields < SIZE_MAX / 32)
+		(void)crm_buf_grow(out, cs->nfields * 32); /* failing: grown piece by piece below */
 	WR_LIT(&w, "[");
 	for (size_t i = 0; i < cs->nrows && w.rc == CRM_OK; i++) {
 		const struct sync_row *r = &cs->rows[i];
