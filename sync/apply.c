@@ -37,8 +37,8 @@ struct row_work {
 
 /*
  * New rows waiting to be written: consecutive rows of one table with no
- * clock row, no conflict and the same set of winning columns (the common
- * case of a push or pull of new rows). They are inserted NEW_ROWS_MAX, then
+ * clock row, no conflict and a winner in every column, at one version or
+ * several (the common case of a push or pull of new rows). They are inserted NEW_ROWS_MAX, then
  * fewer, at a time with one multi-row INSERT, and their clock rows likewise:
  * SQLite's per-statement work (opening a cursor per index, building the
  * CHECK constraints' IN lists, the statement's start and end) is paid once
@@ -421,6 +421,36 @@ static enum crm_err finish_row(struct sync_db *s, struct db_table *t, const stru
 	return CRM_OK;
 }
 
+/*
+ * The column set of a new row's winners if the row may wait in the queue, 0
+ * if it is to be written alone: every column (as rows are sent) always may;
+ * other sets (fields refused, partial rows) only the first DB_MULTI_MASKS of
+ * a table, so that the statement cache keeps a few multi-row statements per
+ * table, not a few per column set ever seen.
+ */
+static uint64_t new_row_mask(struct db_table *t, const struct row_work *w)
+{
+	uint64_t mask = 0;
+	bool all = true;
+
+	for (size_t i = 0; i < t->ncols; i++) {
+		if (w->win[i])
+			mask |= (uint64_t)1 << i;
+		else
+			all = false;
+	}
+	if (all || !mask)
+		return mask;
+	for (size_t i = 0; i < t->nmulti; i++) {
+		if (t->multi[i] == mask)
+			return mask;
+	}
+	if (t->nmulti == DB_MULTI_MASKS)
+		return 0;
+	t->multi[t->nmulti++] = mask;
+	return mask;
+}
+
 /* True if row id waits in q. */
 static bool new_rows_has(const struct new_rows *q, const char *id)
 {
@@ -566,6 +596,7 @@ static enum crm_err apply_row(struct sync_db *s, struct db_table *t, const struc
 	enum crm_err rc = CRM_OK;
 	size_t nwin = 0;
 	int next_ci = 0;
+	uint64_t mask = 0;
 
 	/* what this row reads (its clocks, values in place) must see those before it */
 	if (q->n && (q->t != t || new_rows_has(q, row->id))) {
@@ -656,14 +687,10 @@ static enum crm_err apply_row(struct sync_db *s, struct db_table *t, const struc
 	}
 	if (nwin == 0 && w.npc == 0)
 		goto out;
-	if (nclocks == 0 && w.npc == 0) {
-		uint64_t mask = 0;
-
-		/* a new row, as a rule: it waits to be inserted with its neighbours */
-		for (size_t i = 0; i < t->ncols; i++) {
-			if (w.win[i])
-				mask |= (uint64_t)1 << i;
-		}
+	if (nclocks == 0 && w.npc == 0)
+		mask = new_row_mask(t, &w);
+	if (mask) {
+		/* a new row: it waits to be inserted with its neighbours */
 		if (q->n && q->mask != mask) {
 			rc = new_rows_flush(s, q, res, err);
 			if (rc != CRM_OK)

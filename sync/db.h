@@ -35,6 +35,9 @@ struct db_rowstmt {
 	sqlite3_stmt *st;
 };
 
+/* Column sets per table whose new rows sync_apply inserts several at a time. */
+#define DB_MULTI_MASKS 8
+
 struct db_table {
 	char *name;
 	char *pk;             /* the single primary-key column (e.g. id) */
@@ -45,6 +48,9 @@ struct db_table {
 	struct db_rowstmt *rowst; /* cache of row writes by column set */
 	size_t nrowst, caprowst;
 	bool others;          /* sync_apply: the table has triggers besides sync_* */
+	/* column sets that sync_apply inserts several rows at a time (bounded: statement cache) */
+	uint64_t multi[DB_MULTI_MASKS];
+	size_t nmulti;
 };
 
 /* sync_apply inserts new rows, and their clock rows, up to 2^DB_CLOCK_NEW_LOG at a time. */

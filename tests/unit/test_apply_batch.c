@@ -348,11 +348,86 @@ static void test_batched_rows_fire_other_triggers(void **state)
 	tu_close(&r);
 }
 
+/* A new customers row with the columns of bit set m (bit i: the i-th of cols below). */
+static void add_subset(struct sync_changeset *cs, const char *id, sync_hlc h, unsigned m)
+{
+	static const char *const cols[] = {"created_at", "updated_at", "deleted", "name",
+					   "phone", "amount", "lat", "notes"};
+	struct sync_row *r = sync_changeset_add_row(cs, "customers", id);
+	struct sync_value none = {.type = SYNC_NULL};
+
+	assert_non_null(r);
+	for (unsigned i = 0; i < 8; i++) {
+		if (!(m & (1u << i)))
+			continue;
+		if (i == 6)
+			add_field(cs, r, cols[i], (struct sync_value){.type = SYNC_REAL, .r = 1.5},
+				  NULL, h, SITE_A, 0, NULL);
+		else if (i == 3 || i == 4 || i == 7)
+			add_field(cs, r, cols[i], none, id, h, SITE_A, 0, NULL);
+		else
+			add_field(cs, r, cols[i], ival(i == 2 ? 1 : 5), NULL, h, SITE_A, 0, NULL);
+	}
+}
+
+/*
+ * New rows of many column sets: the first few sets a table meets are inserted
+ * several rows at a time, the rest one by one; both as if one row at a time.
+ */
+static void test_many_column_sets(void **state)
+{
+	struct tu_replica clock, one, many;
+	struct sync_changeset cs;
+	struct totals t1, t2;
+	char *lines[64];
+	size_t n = 0;
+	char id[32], *d1, *d2;
+
+	(void)state;
+	tu_open(&clock, ":memory:");
+	tu_open(&one, ":memory:");
+	tu_open(&many, ":memory:");
+	sync_changeset_init(&cs);
+	for (unsigned k = 0; k < 14; k++) {
+		for (int i = 0; i < 3; i++) {
+			snprintf(id, sizeof id, "m%02u-%d", k, i);
+			add_subset(&cs, id, sync_hlc_next(clock.s), 1u + k * 17u % 254u);
+		}
+	}
+	memset(&t1, 0, sizeof t1);
+	for (size_t i = 0; i < cs.nrows; i++) {
+		struct sync_changeset single = {.rows = &cs.rows[i], .nrows = 1, .cap = 1,
+						.nfields = cs.rows[i].nfields};
+
+		apply_into(&one, &single, &t1, lines, &n);
+	}
+	totals_close(&t1, lines, n);
+	n = 0;
+	memset(&t2, 0, sizeof t2);
+	apply_into(&many, &cs, &t2, lines, &n);
+	totals_close(&t2, lines, n);
+	assert_string_equal(t1.refused, "");
+	assert_string_equal(t2.refused, "");
+	assert_int_equal(t2.applied, t1.applied);
+	assert_int_equal(t2.applied, cs.nfields);
+	d1 = full_dump(one.db);
+	d2 = full_dump(many.db);
+	assert_string_equal(d2, d1);
+	free(d1);
+	free(d2);
+	assert_int_equal(tu_int(many.db, "SELECT count(*) FROM customers"), 42);
+	sync_changeset_release(&cs);
+	tu_close(&clock);
+	tu_close(&one);
+	tu_close(&many);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_batched_equals_row_by_row),
 		cmocka_unit_test(test_batched_rows_fire_other_triggers),
+		cmocka_unit_test(test_many_column_sets),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
