@@ -468,7 +468,8 @@ static enum crm_err new_rows_clocks(struct sync_db *s, struct new_rows *q, size_
 	struct db_table *t = q->t;
 	struct db_clock_new *clk;
 	enum crm_err rc = CRM_OK;
-	size_t nclk = 0, done = 0;
+	size_t nclk = 0, done = 0, most = NEW_ROWS_MAX;
+	int lim = sqlite3_limit(s->db, SQLITE_LIMIT_VARIABLE_NUMBER, -1);
 
 	clk = malloc(n * (t->ncols ? t->ncols : 1) * sizeof *clk);
 	if (!clk)
@@ -494,8 +495,11 @@ static enum crm_err new_rows_clocks(struct sync_db *s, struct new_rows *q, size_
 			res->applied++;
 		}
 	}
+	/* (db_clock_new binds 1 + 7 parameters per clock row) */
+	while (most > 1 && (lim <= 0 || 1 + 7 * most > (size_t)lim))
+		most >>= 1;
 	while (done < nclk && rc == CRM_OK) {
-		size_t k = NEW_ROWS_MAX;
+		size_t k = most;
 		const struct db_clock_new *c = &clk[done];
 
 		while (k > nclk - done)
@@ -564,10 +568,18 @@ static enum crm_err new_rows_flush(struct sync_db *s, struct new_rows *q,
 				   struct sync_apply_result *res, struct crm_error *err)
 {
 	enum crm_err rc = CRM_OK;
-	size_t done = 0;
+	size_t done = 0, most = NEW_ROWS_MAX, per = 1;
+	int lim = q->n ? sqlite3_limit(s->db, SQLITE_LIMIT_VARIABLE_NUMBER, -1) : 0;
 
+	/* no more parameters in one statement than this SQLite takes */
+	for (size_t i = 0; i < DB_MAX_COLS; i++) {
+		if (q->mask & ((uint64_t)1 << i))
+			per++;
+	}
+	while (most > 1 && (lim <= 0 || most * per > (size_t)lim))
+		most >>= 1;
 	while (done < q->n && rc == CRM_OK) {
-		size_t n = NEW_ROWS_MAX;
+		size_t n = most;
 
 		while (n > q->n - done)
 			n >>= 1;
