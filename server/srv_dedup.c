@@ -1557,7 +1557,8 @@ struct hit_copy {
 /*
  * What the check does with the hits of customer self, in order: drops a
  * stale one, merges a MATCH (unless the pair was dismissed or merged),
- * queues a REVIEW never decided. *gone when self was merged away.
+ * queues a REVIEW never decided. merged_into (may be NULL) gets the
+ * survivor when self was merged away.
  */
 static enum crm_err act_on_hits(struct srv_dedup *d, sqlite3 *db, struct sync_db *s,
 				const char *self, const struct hit_copy *h, size_t n,
