@@ -479,27 +479,78 @@ static enum crm_err apply_server_writes(struct srv_app *app, const struct server
 	return rc;
 }
 
-/* *st: prepared on first use, reused by the caller's next calls, finalized by it. */
-static enum crm_err audit_owner(sqlite3 *db, sqlite3_stmt **st, const char *customer,
-				const char *owner, const char *by, const char *reason,
-				struct crm_error *err)
-{
-	enum crm_err rc = CRM_OK;
+/*
+ * Rows per multi-row INSERT of the audit and scope rows of new customers:
+ * one statement per group instead of one per row (a batch creates
+ * thousands). The groups go in order, so the rows do too.
+ */
+#define INSERT_GROUP 32
 
-	if (!*st && sqlite3_prepare_v2(db,
-				       "INSERT INTO srv_ownership (customer_id, old_owner, new_owner, by_user,"
-				       " reason, at) VALUES (?1, NULL, ?2, ?3, ?4, ?5)",
-				       -1, st, NULL) != SQLITE_OK)
-		return crm_fail(err, CRM_EDB, "audit: %s", sqlite3_errmsg(db));
-	sqlite3_bind_text(*st, 1, customer, -1, SQLITE_STATIC);
-	sqlite3_bind_text(*st, 2, owner, -1, SQLITE_STATIC);
-	sqlite3_bind_text(*st, 3, by, -1, SQLITE_STATIC);
-	sqlite3_bind_text(*st, 4, reason, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(*st, 5, crm_now_ms());
-	if (sqlite3_step(*st) != SQLITE_DONE)
-		rc = crm_fail(err, CRM_EDB, "audit: %s", sqlite3_errmsg(db));
-	sqlite3_reset(*st);
-	sqlite3_clear_bindings(*st);
+/*
+ * "head" followed by n copies of tuple separated by commas, prepared on db
+ * (*st NULL on failure).
+ */
+static int prepare_group(sqlite3 *db, const char *head, const char *tuple, size_t n,
+			 sqlite3_stmt **st)
+{
+	char sql[4096];
+	size_t len = (size_t)snprintf(sql, sizeof sql, "%s", head);
+
+	*st = NULL;
+	for (size_t k = 0; k < n && len < sizeof sql; k++)
+		len += (size_t)snprintf(sql + len, sizeof sql - len, "%s%s", k ? ", " : "", tuple);
+	if (len >= sizeof sql)
+		return SQLITE_TOOBIG;
+	return sqlite3_prepare_v2(db, sql, -1, st, NULL);
+}
+
+/* One srv_ownership row of a new customer: who owns it and why. */
+struct audit_row {
+	const char *customer, *owner, *reason;
+};
+
+/* The ownership log's rows of new customers, in order (by is the pusher). */
+static enum crm_err audit_created(sqlite3 *db, const struct audit_row *a, size_t n, const char *by,
+				  struct crm_error *err)
+{
+	static const char head[] = "INSERT INTO srv_ownership (customer_id, old_owner, new_owner, by_user,"
+				   " reason, at) VALUES ";
+	sqlite3_stmt *full = NULL;
+	enum crm_err rc = CRM_OK;
+	size_t k;
+
+	for (size_t i = 0; i < n && rc == CRM_OK; i += k) {
+		sqlite3_stmt *st = NULL;
+		int p = 1;
+
+		k = n - i < INSERT_GROUP ? n - i : INSERT_GROUP;
+		if (k == INSERT_GROUP && !full)
+			prepare_group(db, head, "(?, NULL, ?, ?, ?, ?)", k, &full);
+		if (k == INSERT_GROUP)
+			st = full;
+		else
+			prepare_group(db, head, "(?, NULL, ?, ?, ?, ?)", k, &st);
+		if (!st) {
+			rc = crm_fail(err, CRM_EDB, "audit: %s", sqlite3_errmsg(db));
+			break;
+		}
+		for (size_t j = i; j < i + k; j++) {
+			sqlite3_bind_text(st, p++, a[j].customer, -1, SQLITE_STATIC);
+			sqlite3_bind_text(st, p++, a[j].owner, -1, SQLITE_STATIC);
+			sqlite3_bind_text(st, p++, by, -1, SQLITE_STATIC);
+			sqlite3_bind_text(st, p++, a[j].reason, -1, SQLITE_STATIC);
+			sqlite3_bind_int64(st, p++, crm_now_ms());
+		}
+		if (sqlite3_step(st) != SQLITE_DONE)
+			rc = crm_fail(err, CRM_EDB, "audit: %s", sqlite3_errmsg(db));
+		if (st == full) {
+			sqlite3_reset(st);
+			sqlite3_clear_bindings(st);
+		} else {
+			sqlite3_finalize(st);
+		}
+	}
+	sqlite3_finalize(full);
 	return rc;
 }
 
@@ -606,24 +657,50 @@ cJSON *srv_evict_entry(const char *table, const char *id)
 static enum crm_err mark_own(sqlite3 *db, const char *device, const struct sync_changeset *cs,
 			     const struct row_decision *dec, struct crm_error *err)
 {
-	sqlite3_stmt *st = NULL;
+	static const char head[] = "INSERT OR IGNORE INTO srv_scope (device_id, customer_id, in_scope, gen)"
+				   " VALUES ";
+	sqlite3_stmt *full = NULL;
+	const char *ids[INSERT_GROUP];
 	enum crm_err rc = CRM_OK;
+	size_t n = 0;
 
-	if (sqlite3_prepare_v2(db,
-			       "INSERT OR IGNORE INTO srv_scope (device_id, customer_id, in_scope, gen)"
-			       " VALUES (?1, ?2, 1, 0)",
-			       -1, &st, NULL) != SQLITE_OK)
-		return crm_fail(err, CRM_EDB, "scope: %s", sqlite3_errmsg(db));
-	sqlite3_bind_text(st, 1, device, -1, SQLITE_STATIC);
-	for (size_t i = 0; i < cs->nrows && rc == CRM_OK; i++) {
-		if (dec[i].refused || dec[i].existed || strcmp(cs->rows[i].table, "customers") != 0)
-			continue;
-		sqlite3_reset(st);
-		sqlite3_bind_text(st, 2, cs->rows[i].id, -1, SQLITE_STATIC);
+	for (size_t i = 0; i <= cs->nrows && rc == CRM_OK; i++) {
+		sqlite3_stmt *st = NULL;
+
+		if (i < cs->nrows) {
+			if (dec[i].refused || dec[i].existed || strcmp(cs->rows[i].table, "customers") != 0)
+				continue;
+			ids[n++] = cs->rows[i].id;
+			if (n < INSERT_GROUP)
+				continue;
+		}
+		if (n == 0)
+			break;
+		/* A full group, or the rest at the end. */
+		if (n == INSERT_GROUP && !full)
+			prepare_group(db, head, "(?1, ?, 1, 0)", n, &full);
+		if (n == INSERT_GROUP)
+			st = full;
+		else
+			prepare_group(db, head, "(?1, ?, 1, 0)", n, &st);
+		if (!st) {
+			rc = crm_fail(err, CRM_EDB, "scope: %s", sqlite3_errmsg(db));
+			break;
+		}
+		sqlite3_bind_text(st, 1, device, -1, SQLITE_STATIC);
+		for (size_t k = 0; k < n; k++)
+			sqlite3_bind_text(st, (int)k + 2, ids[k], -1, SQLITE_STATIC);
 		if (sqlite3_step(st) != SQLITE_DONE)
 			rc = crm_fail(err, CRM_EDB, "scope: %s", sqlite3_errmsg(db));
+		if (st == full) {
+			sqlite3_reset(st);
+			sqlite3_clear_bindings(st);
+		} else {
+			sqlite3_finalize(st);
+		}
+		n = 0;
 	}
-	sqlite3_finalize(st);
+	sqlite3_finalize(full);
 	return rc;
 }
 
@@ -648,7 +725,8 @@ enum crm_err srv_push_apply(struct srv_app *app, const struct srv_session *who,
 	char *clock_reason = NULL;
 	size_t accepted = 0, nrefused = 0;
 	bool any_ahead = false;
-	sqlite3_stmt *audit = NULL;
+	struct audit_row *audit = NULL; /* one per new customer */
+	size_t naudit = 0;
 
 	sync_changeset_init(&ok_cs);
 	memset(&res, 0, sizeof res);
@@ -657,8 +735,9 @@ enum crm_err srv_push_apply(struct srv_app *app, const struct srv_session *who,
 	rr = calloc(in->nrows ? in->nrows : 1, sizeof *rr);
 	order = calloc(in->nrows ? in->nrows : 1, sizeof *order);
 	sw = calloc(in->nfields ? in->nfields + in->nrows : 1, sizeof *sw);
+	audit = calloc(in->nrows ? in->nrows : 1, sizeof *audit);
 	clock_reason = malloc(160);
-	if (!dec || !rr || !order || !sw || !clock_reason) {
+	if (!dec || !rr || !order || !sw || !audit || !clock_reason) {
 		rc = crm_fail(err, CRM_ENOMEM, "out of memory");
 		goto out;
 	}
@@ -791,7 +870,7 @@ enum crm_err srv_push_apply(struct srv_app *app, const struct srv_session *who,
 	if (rc != CRM_OK)
 		goto out;
 	/* New customers pushed without an owner belong to the pusher (a server operation). */
-	for (size_t i = 0; i < cs->nrows && rc == CRM_OK; i++) {
+	for (size_t i = 0; i < cs->nrows; i++) {
 		const struct sync_row *r = &cs->rows[i];
 		const struct sync_field *owner;
 
@@ -800,12 +879,14 @@ enum crm_err srv_push_apply(struct srv_app *app, const struct srv_session *who,
 		owner = row_field(r, "owner");
 		if (!owner || owner->v.type != SYNC_TEXT) {
 			sw[nsw++] = (struct server_write){"customers", r->id, "owner", who->user.name};
-			rc = audit_owner(app->writer.db, &audit, r->id, who->user.name, who->user.name,
-					 "created (owner assigned by the server)", err);
+			audit[naudit++] = (struct audit_row){r->id, who->user.name,
+							     "created (owner assigned by the server)"};
 		} else {
-			rc = audit_owner(app->writer.db, &audit, r->id, owner->v.s, who->user.name, "created", err);
+			audit[naudit++] = (struct audit_row){r->id, owner->v.s, "created"};
 		}
 	}
+	if (naudit)
+		rc = audit_created(app->writer.db, audit, naudit, who->user.name, err);
 	if (rc == CRM_OK && nsw)
 		rc = apply_server_writes(app, sw, nsw, err);
 	if (rc == CRM_OK && res.conflicts)
@@ -839,7 +920,7 @@ out:
 	free(order);
 	free(sw);
 	free(clock_reason);
-	sqlite3_finalize(audit);
+	free(audit);
 	cJSON_Delete(out);
 	sync_apply_result_release(&res);
 	sync_changeset_release(&ok_cs);
