@@ -451,7 +451,7 @@ void srv_route_sync(void *ctx, struct srv_req *req, struct srv_resp *resp)
 			goto out;
 	}
 answer:
-	changes = sync_changeset_to_json(so.snap.nrows ? &so.snap : &page);
+	changes = sync_changeset_to_json_raw(so.snap.nrows ? &so.snap : &page);
 	o = cJSON_CreateObject();
 	if (!o || !changes) {
 		rc = crm_fail(&err, CRM_ENOMEM, "out of memory");

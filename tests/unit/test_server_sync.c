@@ -86,7 +86,14 @@ static unsigned call(struct fx *f, const char *token, const char *body, cJSON **
 	resp.status = 200;
 	srv_route_sync(&f->app, &req, &resp);
 	cJSON_Delete(json);
-	*out = resp.json;
+	/* as on the wire: printed and read back (a pull page is a raw node) */
+	{
+		char *text = resp.json ? cJSON_PrintUnformatted(resp.json) : NULL;
+
+		cJSON_Delete(resp.json);
+		*out = text ? cJSON_Parse(text) : NULL;
+		free(text);
+	}
 	return resp.status;
 }
 
