@@ -2,7 +2,9 @@
  * srv_push: the push half of POST /v1/sync (server authority).
  *
  * All functions run on the writer connection inside the caller's write
- * transaction (srv_app.write_lock held).
+ * transaction (srv_app.write_lock held). srv_push_apply runs the duplicate
+ * check of the batch's new customers on a worker thread while it applies
+ * the batch (srv_dedup_push_begin); the worker has ended when it returns.
  */
 #ifndef SERVER_SRV_PUSH_H
 #define SERVER_SRV_PUSH_H
