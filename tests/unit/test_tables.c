@@ -20,6 +20,8 @@
 #include <sqlite3.h>
 
 #include "crm_time.h"
+#include "crm_utf8.h"
+#include "fields.h"
 #include "migrate.h"
 #include "tables.h"
 
@@ -375,6 +377,57 @@ static void test_check(void **state)
 }
 
 /*
+ * A text column refuses exactly what field_text refuses (schema_value_check
+ * scans the bytes itself and asks field_text only for the message): every
+ * string of up to three bytes drawn from the bytes that matter (controls, CR,
+ * LF, tab, DEL, the C1 lead byte C2 and its continuations, a CJK character's
+ * bytes, ASCII), when valid UTF-8, gets the same verdict both ways.
+ */
+static void test_check_text_controls(void **state)
+{
+	static const unsigned char pick[] = {0x01, '\t', '\n', '\r', 0x1b, 0x1f, ' ', 'a', 0x7e, 0x7f,
+					     0xc2, 0x80, 0x85, 0x9f, 0xa0, 0xe4, 0xb8, 0xad};
+	const size_t np = sizeof pick;
+	size_t tried = 0, refused = 0;
+
+	(void)state;
+	for (size_t len = 1; len <= 3; len++) {
+		size_t total = 1;
+
+		for (size_t k = 0; k < len; k++)
+			total *= np;
+		for (size_t n = 0; n < total; n++) {
+			char s[4];
+			size_t x = n;
+			char *t = NULL;
+			enum crm_err want, got;
+
+			for (size_t k = 0; k < len; k++) {
+				s[k] = (char)pick[x % np];
+				x /= np;
+			}
+			s[len] = '\0';
+			if (!crm_utf8_valid(s, len))
+				continue;
+			want = field_text("notes", s, SIZE_MAX, &t, NULL);
+			free(t);
+			got = check_text("customers", "notes", s);
+			if (want != got)
+				fail_msg("\"%s\" (%zu bytes): field_text %d, schema_value_check %d", s, len,
+					 (int)want, (int)got);
+			tried++;
+			refused += got != CRM_OK;
+		}
+	}
+	assert_true(tried > 500);
+	assert_true(refused > 100 && refused < tried);
+	assert_int_equal(check_text("customers", "notes", "行一\r\n行二\t好"), CRM_OK);
+	assert_int_equal(check_text("customers", "notes", "bell\a"), CRM_EINVAL);
+	assert_int_equal(check_text("customers", "notes", "next line \xc2\x85"), CRM_EINVAL);
+	assert_int_equal(check_text("customers", "notes", "no-break\xc2\xa0space"), CRM_OK);
+}
+
+/*
  * What parse produces, check accepts: for each rule a typed value made by
  * schema_value_parse passes schema_value_check.
  */
@@ -708,6 +761,7 @@ int main(void)
 		cmocka_unit_test(test_parse_text_and_enum),
 		cmocka_unit_test(test_parse_rules),
 		cmocka_unit_test(test_check),
+		cmocka_unit_test(test_check_text_controls),
 		cmocka_unit_test(test_parse_then_check),
 		cmocka_unit_test(test_money_bounds),
 		cmocka_unit_test(test_migration_list),
