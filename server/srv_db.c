@@ -1,6 +1,7 @@
 /* Opens the server database: WAL, busy timeout, migrations, sync core. */
 #include "srv_db.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -18,16 +19,21 @@ extern const size_t server_migrations_count;
 static const char *const quiet_cols[] = {"updated_at", NULL};
 static struct sync_table_spec spec[MAX_TABLES];
 
-const struct sync_table_spec *srv_sync_tables(size_t *n)
-{
-	size_t k = schema_tables_count < MAX_TABLES ? schema_tables_count : MAX_TABLES;
+static pthread_once_t spec_once = PTHREAD_ONCE_INIT;
 
-	/* Filled each call from the schema's own list: the same values every time. */
-	for (size_t i = 0; i < k; i++) {
+static void spec_fill(void)
+{
+	for (size_t i = 0; i < schema_tables_count && i < MAX_TABLES; i++) {
 		spec[i].name = schema_tables[i].name;
 		spec[i].quiet = quiet_cols;
 	}
-	*n = k;
+}
+
+const struct sync_table_spec *srv_sync_tables(size_t *n)
+{
+	/* Filled once from the schema's own list (request threads open connections too). */
+	pthread_once(&spec_once, spec_fill);
+	*n = schema_tables_count < MAX_TABLES ? schema_tables_count : MAX_TABLES;
 	return spec;
 }
 
