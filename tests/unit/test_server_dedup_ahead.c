@@ -347,46 +347,9 @@ static char *outcome(sqlite3 *db)
 		"SELECT seq, user, text FROM srv_dup_notices ORDER BY seq",
 		"SELECT old_id, new_id FROM srv_dup_aliases ORDER BY old_id",
 	};
-	size_t cap = 1 << 16, len = 0;
-	char *out = malloc(cap);
-
-	assert_non_null(out);
-	out[0] = '\0';
-	for (size_t q = 0; q < sizeof sql / sizeof sql[0]; q++) {
-		sqlite3_stmt *st = NULL;
-
-		assert_int_equal(sqlite3_prepare_v2(db, sql[q], -1, &st, NULL), SQLITE_OK);
-		while (sqlite3_step(st) == SQLITE_ROW) {
-			for (int c = 0; c < sqlite3_column_count(st); c++) {
-				const char *t = (const char *)sqlite3_column_text(st, c);
-				size_t n = strlen(t ? t : "") + 2;
-
-				while (len + n + 1 > cap) {
-					cap *= 2;
-					out = realloc(out, cap);
-					assert_non_null(out);
-				}
-				len += (size_t)snprintf(out + len, cap - len, "%s%c", t ? t : "",
-							c + 1 < sqlite3_column_count(st) ? '|' : '\n');
-			}
-		}
-		sqlite3_finalize(st);
-		len += (size_t)snprintf(out + len, cap - len, "--\n");
-	}
-	return out;
+	return dbtu_dump(db, sql, sizeof sql / sizeof sql[0]);
 }
 
-static int count(sqlite3 *db, const char *sql)
-{
-	sqlite3_stmt *st = NULL;
-	int n = -1;
-
-	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		n = sqlite3_column_int(st, 0);
-	sqlite3_finalize(st);
-	return n;
-}
 
 /* Deletes customer i's row behind the sync core's back; its clocks must stay. */
 static void remove_row(sqlite3 *db, size_t i)
@@ -487,8 +450,8 @@ static void test_ahead_same_as_serial(void **state)
 		rec_total = srv_dedup_ahead_recorded(fast.app.dedup);
 	}
 	/* The batches exercised merges, the review queue and both paths. */
-	assert_true(count(fast.app.writer.db, "SELECT count(*) FROM srv_dup_merges") > 5);
-	assert_true(count(fast.app.writer.db, "SELECT count(*) FROM srv_dup_pairs WHERE status = 'open'") > 5);
+	assert_true(dbtu_count(fast.app.writer.db, "SELECT count(*) FROM srv_dup_merges") > 5);
+	assert_true(dbtu_count(fast.app.writer.db, "SELECT count(*) FROM srv_dup_pairs WHERE status = 'open'") > 5);
 	/*
 	 * Recorded from the worker: a plain batch up to its first merge, none
 	 * when an edit comes first, up to the customer named twice; when a field
@@ -500,7 +463,7 @@ static void test_ahead_same_as_serial(void **state)
 	assert_true(rec[4] > 10);
 	assert_int_equal(rec[5], 3);
 	assert_int_equal(srv_dedup_count(fast.app.dedup),
-			 count(fast.app.writer.db,
+			 dbtu_count(fast.app.writer.db,
 			       "SELECT count(*) FROM customers WHERE deleted = 0 AND merged_into IS NULL"));
 	side_close(&fast);
 	side_close(&ref);

@@ -26,6 +26,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "db_testutil.h"
 #include "match.h"
 #include "match_gen.h"
 #include "match_int.h"
@@ -445,45 +446,9 @@ static char *outcome(sqlite3 *db)
 		"SELECT id, deleted, coalesce(merged_into, '') FROM customers ORDER BY id",
 		"SELECT survivor, merged FROM srv_dup_merges ORDER BY survivor, merged",
 	};
-	size_t cap = 1 << 16, len = 0;
-	char *out = malloc(cap);
-
-	assert_non_null(out);
-	out[0] = '\0';
-	for (size_t q = 0; q < sizeof sql / sizeof sql[0]; q++) {
-		sqlite3_stmt *st = NULL;
-
-		assert_int_equal(sqlite3_prepare_v2(db, sql[q], -1, &st, NULL), SQLITE_OK);
-		while (sqlite3_step(st) == SQLITE_ROW) {
-			for (int c = 0; c < sqlite3_column_count(st); c++) {
-				const char *t = (const char *)sqlite3_column_text(st, c);
-				size_t n = strlen(t ? t : "") + 2;
-
-				while (len + n + 1 > cap) {
-					cap *= 2;
-					out = realloc(out, cap);
-					assert_non_null(out);
-				}
-				len += (size_t)snprintf(out + len, cap - len, "%s%c", t ? t : "",
-							c + 1 < sqlite3_column_count(st) ? '|' : '\n');
-			}
-		}
-		sqlite3_finalize(st);
-	}
-	return out;
+	return dbtu_dump(db, sql, sizeof sql / sizeof sql[0]);
 }
 
-static int count(sqlite3 *db, const char *sql)
-{
-	sqlite3_stmt *st = NULL;
-	int n = -1;
-
-	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		n = sqlite3_column_int(st, 0);
-	sqlite3_finalize(st);
-	return n;
-}
 
 static void test_long_lived_index_same(void **state)
 {
@@ -524,10 +489,10 @@ static void test_long_lived_index_same(void **state)
 		at = to;
 	}
 	/* The data must have exercised merges and the review queue. */
-	assert_true(count(fast.d.db, "SELECT count(*) FROM srv_dup_merges") > 20);
-	assert_true(count(fast.d.db, "SELECT count(*) FROM srv_dup_pairs WHERE status = 'open'") > 10);
+	assert_true(dbtu_count(fast.d.db, "SELECT count(*) FROM srv_dup_merges") > 20);
+	assert_true(dbtu_count(fast.d.db, "SELECT count(*) FROM srv_dup_pairs WHERE status = 'open'") > 10);
 	assert_int_equal(srv_dedup_count(fast.dd),
-			 count(fast.d.db, "SELECT count(*) FROM customers WHERE deleted = 0 AND merged_into IS NULL"));
+			 dbtu_count(fast.d.db, "SELECT count(*) FROM customers WHERE deleted = 0 AND merged_into IS NULL"));
 	side_close(&fast);
 	side_close(&ref);
 	match_gen_release(&set);
