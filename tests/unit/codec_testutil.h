@@ -1,11 +1,12 @@
 /*
- * codec_testutil: building change sets by hand in the codec unit tests
+ * codec_testutil: building and comparing change sets in the codec unit tests
  * (header-only, static): two site ids, a field appended with its version and
- * base, and values of each type.
+ * base, values of each type, and rows asserted equal field by field.
  */
 #ifndef CODEC_TESTUTIL_H
 #define CODEC_TESTUTIL_H
 
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -62,6 +63,37 @@ static inline struct sync_value vnull(void)
 	struct sync_value v = {SYNC_NULL, 0, 0, NULL};
 
 	return v;
+}
+
+/*
+ * a and b are the same field: column, version, base (its site only where there
+ * is a base), type and value (reals bit for bit, any NaN equal to any NaN).
+ */
+static inline void assert_same_field(const struct sync_field *a, const struct sync_field *b)
+{
+	assert_string_equal(a->col, b->col);
+	assert_true(a->hlc == b->hlc);
+	assert_string_equal(a->site, b->site);
+	assert_true(a->base_hlc == b->base_hlc);
+	assert_string_equal(a->base_hlc ? a->base_site : "", b->base_hlc ? b->base_site : "");
+	assert_int_equal(a->v.type, b->v.type);
+	if (a->v.type == SYNC_TEXT)
+		assert_string_equal(a->v.s, b->v.s);
+	if (a->v.type == SYNC_INT)
+		assert_true(a->v.i == b->v.i);
+	if (a->v.type == SYNC_REAL)
+		assert_true(isnan(a->v.r) ? isnan(b->v.r) != 0
+					  : memcmp(&a->v.r, &b->v.r, sizeof(double)) == 0);
+}
+
+/* ra and rb are the same row: table, id, and the same fields in the same order. */
+static inline void assert_same_row(const struct sync_row *ra, const struct sync_row *rb)
+{
+	assert_string_equal(ra->table, rb->table);
+	assert_string_equal(ra->id, rb->id);
+	assert_int_equal(ra->nfields, rb->nfields);
+	for (size_t k = 0; k < ra->nfields; k++)
+		assert_same_field(&ra->fields[k], &rb->fields[k]);
 }
 
 #endif

@@ -22,8 +22,7 @@
 
 #include "sync.h"
 
-#define SA "0190c3e2-0000-7000-8000-00000000000a"
-#define SB "0190c3e2-0000-7000-8000-00000000000b"
+#include "codec_testutil.h"
 
 static size_t packed_seen;
 
@@ -40,29 +39,8 @@ static void assert_same_cs(const struct sync_changeset *x, const struct sync_cha
 {
 	assert_int_equal(x->nrows, y->nrows);
 	assert_int_equal(x->nfields, y->nfields);
-	for (size_t i = 0; i < x->nrows; i++) {
-		const struct sync_row *ra = &x->rows[i], *rb = &y->rows[i];
-
-		assert_string_equal(ra->table, rb->table);
-		assert_string_equal(ra->id, rb->id);
-		assert_int_equal(ra->nfields, rb->nfields);
-		for (size_t k = 0; k < ra->nfields; k++) {
-			const struct sync_field *a = &ra->fields[k], *b = &rb->fields[k];
-
-			assert_string_equal(a->col, b->col);
-			assert_true(a->hlc == b->hlc);
-			assert_string_equal(a->site, b->site);
-			assert_true(a->base_hlc == b->base_hlc);
-			assert_string_equal(a->base_site, b->base_site);
-			assert_int_equal(a->v.type, b->v.type);
-			if (a->v.type == SYNC_TEXT)
-				assert_string_equal(a->v.s, b->v.s);
-			if (a->v.type == SYNC_INT)
-				assert_true(a->v.i == b->v.i);
-			if (a->v.type == SYNC_REAL)
-				assert_memory_equal(&a->v.r, &b->v.r, sizeof(double));
-		}
-	}
+	for (size_t i = 0; i < x->nrows; i++)
+		assert_same_row(&x->rows[i], &y->rows[i]);
 }
 
 /* Prints a member for comparison (NULL-safe, malloc()ed). */

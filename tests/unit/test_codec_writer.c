@@ -48,25 +48,7 @@ static void assert_same(const struct sync_changeset *a_cs, const struct sync_cha
 			continue;
 		assert_true(ia < b_cs->nrows);
 		rb = &b_cs->rows[ia++];
-		assert_string_equal(ra->table, rb->table);
-		assert_string_equal(ra->id, rb->id);
-		assert_int_equal(ra->nfields, rb->nfields);
-		for (size_t k = 0; k < ra->nfields; k++) {
-			const struct sync_field *a = &ra->fields[k], *b = &rb->fields[k];
-
-			assert_string_equal(a->col, b->col);
-			assert_true(a->hlc == b->hlc);
-			assert_string_equal(a->site, b->site);
-			assert_true(a->base_hlc == b->base_hlc);
-			assert_string_equal(a->base_hlc ? a->base_site : "", b->base_site);
-			assert_int_equal(a->v.type, b->v.type);
-			if (a->v.type == SYNC_TEXT)
-				assert_string_equal(a->v.s, b->v.s);
-			if (a->v.type == SYNC_INT)
-				assert_true(a->v.i == b->v.i);
-			if (a->v.type == SYNC_REAL)
-				assert_true(isnan(a->v.r) ? isnan(b->v.r) : memcmp(&a->v.r, &b->v.r, sizeof(double)) == 0);
-		}
+		assert_same_row(ra, rb);
 	}
 	assert_int_equal(ia, b_cs->nrows);
 }

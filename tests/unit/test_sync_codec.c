@@ -16,31 +16,8 @@ static void assert_same(const struct sync_changeset *cs_a, const struct sync_cha
 {
 	assert_int_equal(cs_b->nrows, cs_a->nrows);
 	assert_int_equal(cs_b->nfields, cs_a->nfields);
-	for (size_t i = 0; i < cs_a->nrows; i++) {
-		assert_string_equal(cs_b->rows[i].table, cs_a->rows[i].table);
-		assert_string_equal(cs_b->rows[i].id, cs_a->rows[i].id);
-		assert_int_equal(cs_b->rows[i].nfields, cs_a->rows[i].nfields);
-		for (size_t k = 0; k < cs_a->rows[i].nfields; k++) {
-			const struct sync_field *a = &cs_a->rows[i].fields[k], *b = &cs_b->rows[i].fields[k];
-
-			assert_string_equal(a->col, b->col);
-			assert_true(a->hlc == b->hlc);
-			assert_string_equal(a->site, b->site);
-			assert_true(a->base_hlc == b->base_hlc);
-			assert_string_equal(a->base_site, b->base_site);
-			assert_int_equal(a->v.type, b->v.type);
-			if (a->v.type == SYNC_TEXT)
-				assert_string_equal(a->v.s, b->v.s);
-			if (a->v.type == SYNC_INT)
-				assert_true(a->v.i == b->v.i);
-			if (a->v.type == SYNC_REAL) {
-				if (isnan(a->v.r))
-					assert_true(isnan(b->v.r));
-				else
-					assert_true(a->v.r == b->v.r);
-			}
-		}
-	}
+	for (size_t i = 0; i < cs_a->nrows; i++)
+		assert_same_row(&cs_a->rows[i], &cs_b->rows[i]);
 }
 
 static void test_round_trip(void **state)
