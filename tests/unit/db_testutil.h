@@ -9,6 +9,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -81,17 +82,17 @@ static inline char *dbtu_dump(sqlite3 *db, const char *const *sql, size_t nsql)
 	return out;
 }
 
-/* The first column of the first row of sql as an int, -1 without a row. */
-static inline int dbtu_count(sqlite3 *db, const char *sql)
+/* The first column of the first row of sql as an integer, -1 without a row. */
+static inline int64_t dbtu_int(sqlite3 *db, const char *sql)
 {
 	sqlite3_stmt *st = NULL;
-	int n = -1;
+	int64_t v = -1;
 
 	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
 	if (sqlite3_step(st) == SQLITE_ROW)
-		n = sqlite3_column_int(st, 0);
+		v = sqlite3_column_int64(st, 0);
 	sqlite3_finalize(st);
-	return n;
+	return v;
 }
 
 #endif

@@ -17,6 +17,7 @@
 #include <cmocka.h>
 #include <sqlite3.h>
 
+#include "db_testutil.h"
 #include "sync.h"
 
 #define TU_TABLE_SQL                                                                   \
@@ -73,14 +74,7 @@ static inline char *tu_text(sqlite3 *db, const char *sql)
 
 static inline int64_t tu_int(sqlite3 *db, const char *sql)
 {
-	sqlite3_stmt *st = NULL;
-	int64_t v = -1;
-
-	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		v = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	return v;
+	return dbtu_int(db, sql);
 }
 
 #define TU_ASSERT_TEXT(db, sql, want)                 \

@@ -450,8 +450,8 @@ static void test_ahead_same_as_serial(void **state)
 		rec_total = srv_dedup_ahead_recorded(fast.app.dedup);
 	}
 	/* The batches exercised merges, the review queue and both paths. */
-	assert_true(dbtu_count(fast.app.writer.db, "SELECT count(*) FROM srv_dup_merges") > 5);
-	assert_true(dbtu_count(fast.app.writer.db, "SELECT count(*) FROM srv_dup_pairs WHERE status = 'open'") > 5);
+	assert_true(dbtu_int(fast.app.writer.db, "SELECT count(*) FROM srv_dup_merges") > 5);
+	assert_true(dbtu_int(fast.app.writer.db, "SELECT count(*) FROM srv_dup_pairs WHERE status = 'open'") > 5);
 	/*
 	 * Recorded from the worker: a plain batch up to its first merge, none
 	 * when an edit comes first, up to the customer named twice; when a field
@@ -463,7 +463,7 @@ static void test_ahead_same_as_serial(void **state)
 	assert_true(rec[4] > 10);
 	assert_int_equal(rec[5], 3);
 	assert_int_equal(srv_dedup_count(fast.app.dedup),
-			 dbtu_count(fast.app.writer.db,
+			 dbtu_int(fast.app.writer.db,
 			       "SELECT count(*) FROM customers WHERE deleted = 0 AND merged_into IS NULL"));
 	side_close(&fast);
 	side_close(&ref);

@@ -489,10 +489,10 @@ static void test_long_lived_index_same(void **state)
 		at = to;
 	}
 	/* The data must have exercised merges and the review queue. */
-	assert_true(dbtu_count(fast.d.db, "SELECT count(*) FROM srv_dup_merges") > 20);
-	assert_true(dbtu_count(fast.d.db, "SELECT count(*) FROM srv_dup_pairs WHERE status = 'open'") > 10);
+	assert_true(dbtu_int(fast.d.db, "SELECT count(*) FROM srv_dup_merges") > 20);
+	assert_true(dbtu_int(fast.d.db, "SELECT count(*) FROM srv_dup_pairs WHERE status = 'open'") > 10);
 	assert_int_equal(srv_dedup_count(fast.dd),
-			 dbtu_count(fast.d.db, "SELECT count(*) FROM customers WHERE deleted = 0 AND merged_into IS NULL"));
+			 dbtu_int(fast.d.db, "SELECT count(*) FROM customers WHERE deleted = 0 AND merged_into IS NULL"));
 	side_close(&fast);
 	side_close(&ref);
 	match_gen_release(&set);
