@@ -160,6 +160,27 @@ static void totals_close(struct totals *t, char **lines, size_t n)
 	}
 }
 
+/* cs applied one row per call into one (the reference), and whole into many. */
+static void apply_both(struct tu_replica *one, struct tu_replica *many,
+		       const struct sync_changeset *cs, struct totals *t1, struct totals *t2)
+{
+	char *lines[64];
+	size_t n = 0;
+
+	memset(t1, 0, sizeof *t1);
+	for (size_t i = 0; i < cs->nrows; i++) {
+		struct sync_changeset single = {.rows = &cs->rows[i], .nrows = 1, .cap = 1,
+						.nfields = cs->rows[i].nfields};
+
+		apply_into(one, &single, t1, lines, &n);
+	}
+	totals_close(t1, lines, n);
+	n = 0;
+	memset(t2, 0, sizeof *t2);
+	apply_into(many, cs, t2, lines, &n);
+	totals_close(t2, lines, n);
+}
+
 /* Everything apply writes, rowids and sequence numbers included. */
 static char *full_dump(sqlite3 *db)
 {
@@ -253,18 +274,7 @@ static void batched_equals_row_by_row(bool small_limit)
 	if (small_limit) /* 4 customers rows, 4 clock rows per statement */
 		sqlite3_limit(many.db, SQLITE_LIMIT_VARIABLE_NUMBER, 40);
 	/* reference: one row per set */
-	memset(&t1, 0, sizeof t1);
-	for (size_t i = 0; i < cs.nrows; i++) {
-		struct sync_changeset single = {.rows = &cs.rows[i], .nrows = 1, .cap = 1,
-						.nfields = cs.rows[i].nfields};
-
-		apply_into(&one, &single, &t1, lines, &n);
-	}
-	totals_close(&t1, lines, n);
-	n = 0;
-	memset(&t2, 0, sizeof t2);
-	apply_into(&many, &cs, &t2, lines, &n);
-	totals_close(&t2, lines, n);
+	apply_both(&one, &many, &cs, &t1, &t2);
 	assert_non_null(strstr(t1.refused, "customers/c020/deleted/"));
 	assert_null(strchr(strchr(t1.refused, ';') + 1, ';'));
 	assert_string_equal(t2.refused, t1.refused);
@@ -393,8 +403,6 @@ static void test_many_column_sets(void **state)
 	struct tu_replica clock, one, many;
 	struct sync_changeset cs;
 	struct totals t1, t2;
-	char *lines[64];
-	size_t n = 0;
 	char id[32], *d1, *d2;
 
 	(void)state;
@@ -408,18 +416,7 @@ static void test_many_column_sets(void **state)
 			add_subset(&cs, id, sync_hlc_next(clock.s), 1u + k * 17u % 254u);
 		}
 	}
-	memset(&t1, 0, sizeof t1);
-	for (size_t i = 0; i < cs.nrows; i++) {
-		struct sync_changeset single = {.rows = &cs.rows[i], .nrows = 1, .cap = 1,
-						.nfields = cs.rows[i].nfields};
-
-		apply_into(&one, &single, &t1, lines, &n);
-	}
-	totals_close(&t1, lines, n);
-	n = 0;
-	memset(&t2, 0, sizeof t2);
-	apply_into(&many, &cs, &t2, lines, &n);
-	totals_close(&t2, lines, n);
+	apply_both(&one, &many, &cs, &t1, &t2);
 	assert_string_equal(t1.refused, "");
 	assert_string_equal(t2.refused, "");
 	assert_int_equal(t2.applied, t1.applied);
