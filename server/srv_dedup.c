@@ -4,6 +4,7 @@
  * srv_dupcmd.c.
  */
 #include "srv_dedup.h"
+#include "srv_push.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -1371,7 +1372,8 @@ static enum crm_err evict_from_holders(sqlite3 *db, const char *from, const char
 		}
 		if (!sees)
 			rc = exec_text(NULL, db, err,
-				       "INSERT OR IGNORE INTO srv_dup_evict (device_id, tbl, row_id) VALUES (?1, ?2, ?3)",
+				       "INSERT INTO srv_dup_evict (device_id, tbl, row_id) VALUES (?1, ?2, ?3)"
+				       " ON CONFLICT DO UPDATE SET gen = 0",
 				       3, dev, tbl, id);
 	}
 	sqlite3_finalize(st);
@@ -2321,86 +2323,113 @@ out:
 	return rc;
 }
 
-enum crm_err srv_dedup_deliver(sqlite3 *db, const struct srv_session *who, bool more_push,
-			       cJSON *notices, cJSON *evict, struct crm_error *err)
+/* Runs sql with ?1 = text and ?2 ... = the n integers in v; SQLITE_DONE expected. */
+static enum crm_err exec_text_ints(sqlite3 *db, const char *sql, const char *text, const int64_t *v,
+				   int n, struct crm_error *err)
 {
 	sqlite3_stmt *st = NULL;
 	enum crm_err rc = CRM_OK;
-	int64_t upto = -1;
-	char **tbl = NULL, **rid = NULL;
-	size_t n = 0, cap = 0;
 
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+		return db_fail(db, err, "dedup");
+	sqlite3_bind_text(st, 1, text, -1, SQLITE_STATIC);
+	for (int i = 0; i < n; i++)
+		sqlite3_bind_int64(st, 2 + i, v[i]);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		rc = db_fail(db, err, "dedup");
+	sqlite3_finalize(st);
+	return rc;
+}
+
+enum crm_err srv_dedup_handout(sqlite3 *db, const struct srv_session *who, bool more_push,
+			       int64_t ack, int64_t newgen, cJSON *notices, cJSON *evict,
+			       bool *handed, struct crm_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	enum crm_err rc = CRM_OK;
+	int64_t upto = 0, sent_gen = 0, acked = 0, last = -1;
+	size_t n = 0;
+
+	*handed = false;
+	/* Notices: those past what the device acknowledged, again until it does. */
+	if (sqlite3_prepare_v2(db, "SELECT upto, sent_gen, acked FROM srv_dup_notice_sent WHERE device_id = ?1",
+			       -1, &st, NULL) != SQLITE_OK)
+		return db_fail(db, err, "notices");
+	sqlite3_bind_text(st, 1, who->device.id, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		upto = sqlite3_column_int64(st, 0);
+		sent_gen = sqlite3_column_int64(st, 1);
+		acked = sqlite3_column_int64(st, 2);
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	if (ack >= sent_gen && upto > acked)
+		acked = upto; /* the answer that carried them was stored */
 	if (sqlite3_prepare_v2(db,
-			       "SELECT seq, text FROM srv_dup_notices WHERE user = ?1 AND at >= ?3 AND seq >"
-			       " COALESCE((SELECT upto FROM srv_dup_notice_sent WHERE device_id = ?2), 0)"
+			       "SELECT seq, text FROM srv_dup_notices WHERE user = ?1 AND at >= ?2 AND seq > ?3"
 			       " ORDER BY seq LIMIT 200",
 			       -1, &st, NULL) != SQLITE_OK)
 		return db_fail(db, err, "notices");
 	sqlite3_bind_text(st, 1, who->user.name, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, who->device.id, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, who->device.created_at);
+	sqlite3_bind_int64(st, 2, who->device.created_at);
+	sqlite3_bind_int64(st, 3, acked);
 	while (sqlite3_step(st) == SQLITE_ROW) {
-		upto = sqlite3_column_int64(st, 0);
+		last = sqlite3_column_int64(st, 0);
 		cJSON_AddItemToArray(notices, cJSON_CreateString((const char *)sqlite3_column_text(st, 1)));
 	}
 	sqlite3_finalize(st);
 	st = NULL;
-	if (upto >= 0) {
-		char u[24];
-
-		i64_text(upto, u);
-		rc = exec_text(NULL, db, err,
-			       "INSERT INTO srv_dup_notice_sent (device_id, upto) VALUES (?1, ?2)"
-			       " ON CONFLICT (device_id) DO UPDATE SET upto = excluded.upto",
-			       2, who->device.id, u);
-		if (rc != CRM_OK)
-			return rc;
+	if (last >= 0) {
+		upto = last;
+		sent_gen = newgen;
+		*handed = true;
 	}
+	{
+		const int64_t v[] = {upto, sent_gen, acked};
+
+		rc = exec_text_ints(db,
+				    "INSERT INTO srv_dup_notice_sent (device_id, upto, sent_gen, acked)"
+				    " VALUES (?1, ?2, ?3, ?4) ON CONFLICT (device_id) DO UPDATE SET"
+				    " upto = excluded.upto, sent_gen = excluded.sent_gen, acked = excluded.acked",
+				    who->device.id, v, 3, err);
+	}
+	if (rc != CRM_OK)
+		return rc;
+	/* Evictions: the acknowledged ones are done. */
+	rc = exec_text_ints(db, "DELETE FROM srv_dup_evict WHERE device_id = ?1 AND gen > 0 AND gen <= ?2",
+			    who->device.id, &ack, 1, err);
+	if (rc != CRM_OK)
+		return rc;
+	/*
+	 * Its pending edits first: nothing goes out, and what went out in an
+	 * answer it did not store is unsent again (a later acknowledgement must
+	 * not count for it).
+	 */
 	if (more_push)
-		return CRM_OK; /* its pending edits first */
+		return exec_text_ints(db, "UPDATE srv_dup_evict SET gen = 0 WHERE device_id = ?1 AND gen > ?2",
+				      who->device.id, &ack, 1, err);
+	/* The rest go (again), stamped with this answer. */
 	if (sqlite3_prepare_v2(db, "SELECT tbl, row_id FROM srv_dup_evict WHERE device_id = ?1", -1, &st,
 			       NULL) != SQLITE_OK)
 		return db_fail(db, err, "evictions");
 	sqlite3_bind_text(st, 1, who->device.id, -1, SQLITE_STATIC);
-	while (rc == CRM_OK && sqlite3_step(st) == SQLITE_ROW) {
-		if (n == cap) {
-			size_t ncap = cap ? cap * 2 : 16;
-			char **nt = realloc(tbl, ncap * sizeof *nt);
-			char **nr = nt ? realloc(rid, ncap * sizeof *nr) : NULL;
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		cJSON *o = srv_evict_entry((const char *)sqlite3_column_text(st, 0),
+					   (const char *)sqlite3_column_text(st, 1));
 
-			if (nt)
-				tbl = nt;
-			if (!nt || !nr) {
-				rc = crm_fail(err, CRM_ENOMEM, "out of memory");
-				break;
-			}
-			rid = nr;
-			cap = ncap;
-		}
-		tbl[n] = strdup((const char *)sqlite3_column_text(st, 0));
-		rid[n] = strdup((const char *)sqlite3_column_text(st, 1));
-		n++;
-		if (!tbl[n - 1] || !rid[n - 1])
+		if (!o || !cJSON_AddItemToArray(evict, o)) {
+			cJSON_Delete(o);
 			rc = crm_fail(err, CRM_ENOMEM, "out of memory");
+			break;
+		}
+		n++;
 	}
 	sqlite3_finalize(st);
-	for (size_t i = 0; i < n; i++) {
-		if (rc == CRM_OK) {
-			cJSON *o = cJSON_CreateObject();
-
-			if (o) {
-				cJSON_AddStringToObject(o, "table", tbl[i]);
-				cJSON_AddStringToObject(o, "id", rid[i]);
-				cJSON_AddItemToArray(evict, o);
-			}
-		}
-		free(tbl[i]);
-		free(rid[i]);
+	if (rc == CRM_OK && n) {
+		*handed = true;
+		rc = exec_text_ints(db, "UPDATE srv_dup_evict SET gen = ?2 WHERE device_id = ?1",
+				    who->device.id, &newgen, 1, err);
 	}
-	free(tbl);
-	free(rid);
-	if (rc == CRM_OK && n)
-		rc = exec_text(NULL, db, err, "DELETE FROM srv_dup_evict WHERE device_id = ?1", 1, who->device.id);
 	return rc;
 }
 

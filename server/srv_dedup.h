@@ -195,13 +195,17 @@ void srv_dedup_set_ahead(struct srv_dedup *d, bool on);
 size_t srv_dedup_ahead_recorded(const struct srv_dedup *d);
 
 /*
- * Sync hook, building the response (same transaction): appends to notices
- * (strings) what this user's devices have not been told yet, and, unless the
- * device still has changes to push, to evict ({"table","id"}) the rows an
- * unmerge took out of its scope.
+ * The handout's part of the duplicate check (srv_handout_update, same
+ * transaction): appends to notices (strings) the notices for this user the
+ * device has not acknowledged, and, unless the device still has changes to
+ * push, to evict ({"table","id"}) the rows an unmerge took out of its scope
+ * that it has not acknowledged dropping. ack is the generation the device
+ * acknowledged, newgen the one of this answer: what is appended is stamped
+ * with newgen and *handed set, so it is sent again until ack reaches newgen.
  */
-enum crm_err srv_dedup_deliver(sqlite3 *db, const struct srv_session *who, bool more_push,
-			       cJSON *notices, cJSON *evict, struct crm_error *err);
+enum crm_err srv_dedup_handout(sqlite3 *db, const struct srv_session *who, bool more_push,
+			       int64_t ack, int64_t newgen, cJSON *notices, cJSON *evict,
+			       bool *handed, struct crm_error *err);
 
 /*
  * Records that admin commands changed customer id (a running serve refreshes

@@ -29,6 +29,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "srv_dedup.h"
 #include "srv_handout.h"
 #include "srv_push.h"
 #include "srv_scope.h"
@@ -467,6 +468,15 @@ enum crm_err srv_handout_update(struct srv_app *app, const struct srv_session *w
 	}
 	sqlite3_finalize(st);
 	st = NULL;
+	/* What the duplicate check tells the device: notices, rows an unmerge took away. */
+	{
+		bool dup = false;
+
+		rc = srv_dedup_handout(db, who, more_push, ack, h.newgen, so->notices, so->evict, &dup, err);
+		if (rc != CRM_OK)
+			goto out;
+		h.handed = h.handed || dup;
+	}
 	/*
 	 * The device acknowledges the generation of this answer: everything
 	 * stamped with it is in the answer. Entries it has not acknowledged that

@@ -402,8 +402,6 @@ void srv_route_sync(void *ctx, struct srv_req *req, struct srv_resp *resp)
 	if (rc == CRM_OK && e.pull)
 		rc = srv_handout_update(app, &who, e.cursor, e.ack, e.more_push, app->limits.page_fields / 2,
 					&so, &err);
-	if (rc == CRM_OK && e.pull)
-		rc = srv_dedup_deliver(app->writer.db, &who, e.more_push, so.notices, so.evict, &err);
 	if (rc == CRM_OK)
 		rc = srv_db_commit(app->writer.db, &err);
 	if (rc != CRM_OK)

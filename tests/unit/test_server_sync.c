@@ -288,6 +288,94 @@ static void test_authority(void **state)
 	free(b);
 }
 
+/* A pull of device a1 at cursor "1" acknowledging ack, more_push as given; the answer's ack into *next. */
+static cJSON *pull_a1(struct fx *f, const char *ack, bool more_push, char next[32])
+{
+	char b[512];
+	cJSON *ans = NULL;
+
+	snprintf(b, sizeof b,
+		 "{\"protocol\":1,\"schema\":%d,\"site\":\"%s\",\"cursor\":\"1\",\"ack\":\"%s\","
+		 "\"more_push\":%s}",
+		 schema_version(), SITE_A1, ack, more_push ? "true" : "false");
+	assert_int_equal(call(f, f->tok_a1, b, &ans), 200);
+	snprintf(next, 32, "%s", str(ans, "ack"));
+	return ans;
+}
+
+static bool notes(const cJSON *ans, const char *text)
+{
+	const cJSON *n;
+
+	cJSON_ArrayForEach(n, cJSON_GetObjectItemCaseSensitive(ans, "notices"))
+		if (cJSON_IsString(n) && strcmp(n->valuestring, text) == 0)
+			return true;
+	return false;
+}
+
+static void dup_queue(struct fx *f, const char *sql)
+{
+	char *msg = NULL;
+
+	if (sqlite3_exec(f->app.writer.db, sql, NULL, NULL, &msg) != SQLITE_OK)
+		fail_msg("%s: %s", sql, msg);
+}
+
+/*
+ * What the duplicate check tells a device (a notice of a merge, a row an
+ * unmerge took away) is sent again until the device acknowledges the answer
+ * that carried it; an eviction held back while the device still pushes is
+ * not covered by acknowledging answers that did not carry it.
+ */
+static void test_dedup_handout_acked(void **state)
+{
+	struct fx *f = *state;
+	char g1[32], g2[32], g3[32], g4[32], g5[32], sql[512];
+	cJSON *ans;
+
+	snprintf(sql, sizeof sql,
+		 "INSERT INTO srv_dup_notices (user, at, text) VALUES ('alice', %lld, 'merged 甲 into 乙');"
+		 "INSERT INTO srv_dup_evict (device_id, tbl, row_id)"
+		 " SELECT id, 'activities', 'act-1' FROM srv_devices WHERE name = 'a1'",
+		 (long long)crm_now_ms());
+	dup_queue(f, sql);
+	ans = pull_a1(f, "0", false, g1);
+	assert_true(notes(ans, "merged 甲 into 乙"));
+	assert_true(evicts(ans, "act-1"));
+	cJSON_Delete(ans);
+	/* that answer was lost: the next one, acknowledging the one before, carries both again */
+	ans = pull_a1(f, "0", false, g2);
+	assert_true(notes(ans, "merged 甲 into 乙"));
+	assert_true(evicts(ans, "act-1"));
+	assert_string_not_equal(g2, "0");
+	cJSON_Delete(ans);
+	/* stored and acknowledged: neither comes again */
+	ans = pull_a1(f, g2, false, g3);
+	assert_false(notes(ans, "merged 甲 into 乙"));
+	assert_false(evicts(ans, "act-1"));
+	cJSON_Delete(ans);
+	expect_text(f, "SELECT count(*) FROM srv_dup_evict", "0");
+
+	/* an eviction goes out, its answer is lost, the device then pushes more */
+	dup_queue(f, "INSERT INTO srv_dup_evict (device_id, tbl, row_id)"
+		     " SELECT id, 'activities', 'act-2' FROM srv_devices WHERE name = 'a1'");
+	ans = pull_a1(f, g3, false, g4);
+	assert_true(evicts(ans, "act-2"));
+	cJSON_Delete(ans);
+	dup_queue(f, "INSERT INTO srv_dup_notices (user, at, text) VALUES ('alice', 1, 'old');"
+		     "INSERT INTO srv_dup_notices (user, at, text) VALUES ('alice', 99999999999999, 'later')");
+	ans = pull_a1(f, g3, true, g5); /* held back while pushing; a notice hands out a generation */
+	assert_false(evicts(ans, "act-2"));
+	assert_true(notes(ans, "later"));
+	assert_false(notes(ans, "old")); /* from before the device existed */
+	cJSON_Delete(ans);
+	/* acknowledging that answer does not cover the eviction it did not carry */
+	ans = pull_a1(f, g5, false, g4);
+	assert_true(evicts(ans, "act-2"));
+	assert_false(notes(ans, "later"));
+	cJSON_Delete(ans);
+}
+
 static void test_versions_and_envelope(void **state)
 {
 	struct fx *f = *state;
@@ -464,6 +552,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_push_owner_and_replay, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_authority, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_versions_and_envelope, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dedup_handout_acked, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pull_scope_and_conflicts, setup, teardown),
 	};
 
