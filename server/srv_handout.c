@@ -392,7 +392,18 @@ enum crm_err srv_handout_update(struct srv_app *app, const struct srv_session *w
 	}
 	sqlite3_bind_text(h.mark, 1, h.dev, -1, SQLITE_STATIC);
 	if (cursor == 0) {
-		/* A fresh replica gets everything from the feed: just remember what it has. */
+		/*
+		 * A replica that never pulled gets everything from the feed: just
+		 * remember what it has. But what it holds already (customers it
+		 * pushed) and that left its scope since (merged away, given to
+		 * someone else) is evicted, once it has pushed everything: not
+		 * forgotten, or it would stay on the laptop.
+		 */
+		if (!more_push) {
+			rc = evict_customers(&h, true, 0, so, err);
+			if (rc != CRM_OK)
+				goto out;
+		}
 		snprintf(sql, sizeof sql,
 			 "INSERT OR REPLACE INTO srv_scope (device_id, customer_id, in_scope, gen)"
 			 " SELECT ?1, c.id, 1, ?2 FROM customers c WHERE %s",
@@ -411,12 +422,14 @@ enum crm_err srv_handout_update(struct srv_app *app, const struct srv_session *w
 		h.handed = h.handed || sqlite3_changes(db) > 0;
 		sqlite3_finalize(st);
 		st = NULL;
-		rc = exec_bound(db, "DELETE FROM srv_scope WHERE device_id = ?1 AND gen <> ?2", h.dev,
-				h.newgen, 0, err);
+		/* Old eviction marks go; held customers out of scope stay until evicted. */
+		rc = exec_bound(db, "DELETE FROM srv_scope WHERE device_id = ?1 AND gen <> ?2 AND in_scope = 0",
+				h.dev, h.newgen, 0, err);
 		if (rc != CRM_OK)
 			goto out;
-		/* What it holds is exactly its scope as of now. */
-		scope_seen = evict_seen = top;
+		scope_seen = top;
+		if (!more_push)
+			evict_seen = top;
 	} else {
 		bool done = true;
 

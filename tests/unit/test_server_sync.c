@@ -376,6 +376,64 @@ static void test_dedup_handout_acked(void **state)
 	cJSON_Delete(ans);
 }
 
+/*
+ * A laptop that pushed customers before it ever pulled (cursor 0) and whose
+ * customer left its scope meanwhile (given to someone else here; merged away
+ * by the duplicate check alike) is told to evict it at its first pull, once
+ * it has pushed everything: the first pull's handout used to forget what the
+ * laptop held outside its scope, which then stayed on the laptop.
+ */
+static void test_first_pull_evicts_what_left(void **state)
+{
+	struct fx *f = *state;
+	char b[1024], cur[32], next[32];
+	cJSON *ans = NULL;
+
+	snprintf(b, sizeof b,
+		 "{\"protocol\":1,\"schema\":%d,\"site\":\"%s\",\"batch\":\"p1\",\"cursor\":\"0\","
+		 "\"ack\":\"0\",\"pull\":false,\"push\":[{\"t\":\"customers\",\"id\":\"%s\",\"h\":\"%s\","
+		 "\"s\":\"%s\",\"f\":[[\"name\",\"交给别人\"],[\"owner\",\"alice\"]]}]}",
+		 schema_version(), SITE_A1, CUST_B, hlc_now(0), SITE_A1);
+	assert_int_equal(call(f, f->tok_a1, b, &ans), 200);
+	assert_string_equal(receipt_status(ans, 0), "ok");
+	cJSON_Delete(ans);
+	dup_queue(f, "UPDATE customers SET owner = 'bob' WHERE id = '" CUST_B "'");
+	/* still pushing: nothing evicted yet */
+	snprintf(b, sizeof b,
+		 "{\"protocol\":1,\"schema\":%d,\"site\":\"%s\",\"cursor\":\"0\",\"ack\":\"0\","
+		 "\"more_push\":true}",
+		 schema_version(), SITE_A1);
+	assert_int_equal(call(f, f->tok_a1, b, &ans), 200);
+	assert_false(evicts(ans, CUST_B));
+	snprintf(cur, sizeof cur, "%s", str(ans, "cursor"));
+	snprintf(next, sizeof next, "%s", str(ans, "ack"));
+	cJSON_Delete(ans);
+	/* everything pushed: evicted */
+	snprintf(b, sizeof b,
+		 "{\"protocol\":1,\"schema\":%d,\"site\":\"%s\",\"cursor\":\"%s\",\"ack\":\"%s\"}",
+		 schema_version(), SITE_A1, cur, next);
+	assert_int_equal(call(f, f->tok_a1, b, &ans), 200);
+	assert_true(evicts(ans, CUST_B));
+	cJSON_Delete(ans);
+	/* and at a first pull straight away, the same */
+	dup_queue(f, "UPDATE customers SET owner = 'alice' WHERE id = '" CUST_B "'");
+	snprintf(b, sizeof b,
+		 "{\"protocol\":1,\"schema\":%d,\"site\":\"%s\",\"batch\":\"p2\",\"cursor\":\"0\","
+		 "\"ack\":\"0\",\"pull\":false,\"push\":[{\"t\":\"customers\",\"id\":\"%s\",\"h\":\"%s\","
+		 "\"s\":\"%s\",\"f\":[[\"name\",\"又一个\"],[\"owner\",\"alice\"]]}]}",
+		 schema_version(), SITE_A2, CUST_A, hlc_now(0), SITE_A2);
+	assert_int_equal(call(f, f->tok_a2, b, &ans), 200);
+	cJSON_Delete(ans);
+	dup_queue(f, "UPDATE customers SET owner = 'bob' WHERE id = '" CUST_A "'");
+	snprintf(b, sizeof b,
+		 "{\"protocol\":1,\"schema\":%d,\"site\":\"%s\",\"cursor\":\"0\",\"ack\":\"0\"}",
+		 schema_version(), SITE_A2);
+	assert_int_equal(call(f, f->tok_a2, b, &ans), 200);
+	assert_true(evicts(ans, CUST_A));
+	assert_false(evicts(ans, CUST_B)); /* in a2's scope now, and never held by it */
+	cJSON_Delete(ans);
+}
+
 static void test_versions_and_envelope(void **state)
 {
 	struct fx *f = *state;
@@ -553,6 +611,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_authority, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_versions_and_envelope, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dedup_handout_acked, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_first_pull_evicts_what_left, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pull_scope_and_conflicts, setup, teardown),
 	};
 
