@@ -36,8 +36,11 @@ struct srv_handout {
  * Works out the handout for who's device, which pulls from cursor and last
  * committed generation ack_in. more_push: the device has more batches queued
  * (no evictions until it has pushed them). budget bounds the snapshot fields.
- * A fresh replica (cursor 0) gets everything from the feed: its scope is just
- * recorded. so->gen: the generation the device acknowledges once it has
+ * A replica that never pulled (cursor 0) gets everything from the feed: its
+ * scope is just recorded, and the customers it pushed that have left its
+ * scope since are evicted. The duplicate check's notices and evictions go
+ * out here too (srv_dedup_handout). so->gen: the generation the device
+ * acknowledges once it has
  * committed this answer (ack_in, or 0 for a fresh replica, when nothing was
  * handed out).
  */
