@@ -376,6 +376,23 @@ static void test_dedup_handout_acked(void **state)
 	cJSON_Delete(ans);
 }
 
+/* A push alone ("pull": false) of a new customer of alice's, from a replica that never pulled. */
+static void push_alone(struct fx *f, const char *tok, const char *site, const char *batch,
+		       const char *id, const char *name)
+{
+	char b[1024];
+	cJSON *ans = NULL;
+
+	snprintf(b, sizeof b,
+		 "{\"protocol\":1,\"schema\":%d,\"site\":\"%s\",\"batch\":\"%s\",\"cursor\":\"0\","
+		 "\"ack\":\"0\",\"pull\":false,\"push\":[{\"t\":\"customers\",\"id\":\"%s\",\"h\":\"%s\","
+		 "\"s\":\"%s\",\"f\":[[\"name\",\"%s\"],[\"owner\",\"alice\"]]}]}",
+		 schema_version(), site, batch, id, hlc_now(0), site, name);
+	assert_int_equal(call(f, tok, b, &ans), 200);
+	assert_string_equal(receipt_status(ans, 0), "ok");
+	cJSON_Delete(ans);
+}
+
 /*
  * A laptop that pushed customers before it ever pulled (cursor 0) and whose
  * customer left its scope meanwhile (given to someone else here; merged away
@@ -389,14 +406,7 @@ static void test_first_pull_evicts_what_left(void **state)
 	char b[1024], cur[32], next[32];
 	cJSON *ans = NULL;
 
-	snprintf(b, sizeof b,
-		 "{\"protocol\":1,\"schema\":%d,\"site\":\"%s\",\"batch\":\"p1\",\"cursor\":\"0\","
-		 "\"ack\":\"0\",\"pull\":false,\"push\":[{\"t\":\"customers\",\"id\":\"%s\",\"h\":\"%s\","
-		 "\"s\":\"%s\",\"f\":[[\"name\",\"交给别人\"],[\"owner\",\"alice\"]]}]}",
-		 schema_version(), SITE_A1, CUST_B, hlc_now(0), SITE_A1);
-	assert_int_equal(call(f, f->tok_a1, b, &ans), 200);
-	assert_string_equal(receipt_status(ans, 0), "ok");
-	cJSON_Delete(ans);
+	push_alone(f, f->tok_a1, SITE_A1, "p1", CUST_B, "交给别人");
 	dup_queue(f, "UPDATE customers SET owner = 'bob' WHERE id = '" CUST_B "'");
 	/* still pushing: nothing evicted yet */
 	snprintf(b, sizeof b,
@@ -417,13 +427,7 @@ static void test_first_pull_evicts_what_left(void **state)
 	cJSON_Delete(ans);
 	/* and at a first pull straight away, the same */
 	dup_queue(f, "UPDATE customers SET owner = 'alice' WHERE id = '" CUST_B "'");
-	snprintf(b, sizeof b,
-		 "{\"protocol\":1,\"schema\":%d,\"site\":\"%s\",\"batch\":\"p2\",\"cursor\":\"0\","
-		 "\"ack\":\"0\",\"pull\":false,\"push\":[{\"t\":\"customers\",\"id\":\"%s\",\"h\":\"%s\","
-		 "\"s\":\"%s\",\"f\":[[\"name\",\"又一个\"],[\"owner\",\"alice\"]]}]}",
-		 schema_version(), SITE_A2, CUST_A, hlc_now(0), SITE_A2);
-	assert_int_equal(call(f, f->tok_a2, b, &ans), 200);
-	cJSON_Delete(ans);
+	push_alone(f, f->tok_a2, SITE_A2, "p2", CUST_A, "又一个");
 	dup_queue(f, "UPDATE customers SET owner = 'bob' WHERE id = '" CUST_A "'");
 	snprintf(b, sizeof b,
 		 "{\"protocol\":1,\"schema\":%d,\"site\":\"%s\",\"cursor\":\"0\",\"ack\":\"0\"}",
