@@ -330,6 +330,26 @@ static enum crm_err log_position(sqlite3 *db, int64_t *top, int64_t *walk, struc
 	return rc;
 }
 
+enum crm_err srv_handout_init(struct srv_handout *so)
+{
+	memset(so, 0, sizeof *so);
+	sync_changeset_init(&so->snap);
+	so->evict = cJSON_CreateArray();
+	so->conflicts = cJSON_CreateArray();
+	so->notices = cJSON_CreateArray();
+	return so->evict && so->conflicts && so->notices ? CRM_OK : CRM_ENOMEM;
+}
+
+void srv_handout_release(struct srv_handout *so)
+{
+	sync_changeset_release(&so->snap);
+	cJSON_Delete(so->evict);
+	cJSON_Delete(so->conflicts);
+	cJSON_Delete(so->notices);
+	memset(so, 0, sizeof *so);
+	sync_changeset_init(&so->snap);
+}
+
 enum crm_err srv_handout_update(struct srv_app *app, const struct srv_session *who, int64_t cursor,
 				int64_t ack_in, bool more_push, size_t budget, struct srv_handout *so,
 				struct crm_error *err)

@@ -22,7 +22,7 @@
 #include "srv_users.h"
 #include "sync.h"
 
-/* What srv_handout_update hands out; the caller initializes and releases it. */
+/* What srv_handout_update hands out: srv_handout_init, then srv_handout_release. */
 struct srv_handout {
 	struct sync_changeset snap; /* whole customers entering the scope */
 	cJSON *evict;               /* array to append customers leaving it to */
@@ -31,6 +31,12 @@ struct srv_handout {
 	int64_t gen;                /* what the device acknowledges next time */
 	bool more;                  /* entering customers or conflicts left for the next page */
 };
+
+/* An empty handout with its three arrays; CRM_ENOMEM without memory (release it anyway). */
+enum crm_err srv_handout_init(struct srv_handout *so);
+
+/* Frees what so holds (arrays the caller took over are NULL) and empties it. */
+void srv_handout_release(struct srv_handout *so);
 
 /*
  * Works out the handout for who's device, which pulls from cursor and last

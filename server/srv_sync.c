@@ -343,17 +343,12 @@ void srv_route_sync(void *ctx, struct srv_req *req, struct srv_resp *resp)
 
 	sync_changeset_init(&push);
 	sync_changeset_init(&page);
-	memset(&so, 0, sizeof so);
-	sync_changeset_init(&so.snap);
 	crm_error_clear(&err);
 	if (!srv_authenticate(app, req, resp, &who))
 		return;
 	if (!read_envelope(req->json, &e, resp))
 		return;
-	so.evict = cJSON_CreateArray();
-	so.conflicts = cJSON_CreateArray();
-	so.notices = cJSON_CreateArray();
-	if (!so.evict || !so.conflicts || !so.notices) {
+	if (srv_handout_init(&so) != CRM_OK) {
 		rc = crm_fail(&err, CRM_ENOMEM, "out of memory");
 		goto out;
 	}
@@ -518,10 +513,7 @@ done:
 	cJSON_Delete(o);
 	cJSON_Delete(changes);
 	cJSON_Delete(pushed);
-	cJSON_Delete(so.evict);
-	cJSON_Delete(so.conflicts);
-	cJSON_Delete(so.notices);
-	sync_changeset_release(&so.snap);
+	srv_handout_release(&so);
 	sync_changeset_release(&page);
 	sync_changeset_release(&push);
 }

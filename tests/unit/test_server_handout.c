@@ -245,11 +245,7 @@ static bool round_trip(struct fx *f, size_t d, bool more_push, size_t budget, bo
 	bool more;
 
 	assert_int_equal(srv_auth(f->app.writer.db, l->token, &who, &err), CRM_OK);
-	memset(&so, 0, sizeof so);
-	sync_changeset_init(&so.snap);
-	so.evict = cJSON_CreateArray();
-	so.conflicts = cJSON_CreateArray();
-	so.notices = cJSON_CreateArray();
+	assert_int_equal(srv_handout_init(&so), CRM_OK);
 	assert_int_equal(srv_db_begin(f->app.writer.db, &err), CRM_OK);
 	if (srv_handout_update(&f->app, &who, CURSOR_ALL, l->ack, more_push, budget, &so, &err) != CRM_OK)
 		fail_msg("handout: %s", err.msg);
@@ -269,10 +265,7 @@ static bool round_trip(struct fx *f, size_t d, bool more_push, size_t budget, bo
 		l->ack = so.gen;
 	}
 	more = so.more;
-	sync_changeset_release(&so.snap);
-	cJSON_Delete(so.evict);
-	cJSON_Delete(so.conflicts);
-	cJSON_Delete(so.notices);
+	srv_handout_release(&so);
 	return more;
 }
 
@@ -332,19 +325,12 @@ static void run(void **state, uint64_t seed)
 		struct crm_error err;
 
 		assert_int_equal(srv_auth(f->app.writer.db, f->dev[d].token, &who, &err), CRM_OK);
-		memset(&so, 0, sizeof so);
-		sync_changeset_init(&so.snap);
-		so.evict = cJSON_CreateArray();
-		so.conflicts = cJSON_CreateArray();
-		so.notices = cJSON_CreateArray();
+		assert_int_equal(srv_handout_init(&so), CRM_OK);
 		assert_int_equal(srv_db_begin(f->app.writer.db, &err), CRM_OK);
 		assert_int_equal(srv_handout_update(&f->app, &who, 0, 0, false, 1000, &so, &err), CRM_OK);
 		assert_int_equal(srv_db_commit(f->app.writer.db, &err), CRM_OK);
 		f->dev[d].ack = so.gen;
-		sync_changeset_release(&so.snap);
-		cJSON_Delete(so.evict);
-		cJSON_Delete(so.conflicts);
-		cJSON_Delete(so.notices);
+		srv_handout_release(&so);
 	}
 	for (size_t d = 0; d < NDEV; d++) {
 		sqlite3_stmt *st = NULL;
