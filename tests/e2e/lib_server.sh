@@ -55,6 +55,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# S ARGS...: crm-server ARGS on this test's database (admin commands).
+S() { "$CRM_SERVER_BIN" "$@" --db "$T/server.db"; }
+
 # init_server: a new database with users mgr (manager), alice and bob (reps), admin.
 init_server() {
 	"$CRM_SERVER_BIN" init --db "$T/server.db" >/dev/null

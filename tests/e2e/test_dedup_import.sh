@@ -6,7 +6,6 @@
 # export of every record with merged_into.
 . "$(dirname "$0")/lib_server.sh"
 
-S() { "$CRM_SERVER_BIN" "$@" --db "$T/server.db"; }
 init_server
 
 # --- the pool before the import

@@ -10,7 +10,6 @@
 # and the pair is never merged automatically again.
 . "$(dirname "$0")/lib_server.sh"
 
-S() { "$CRM_SERVER_BIN" "$@" --db "$T/server.db"; }
 export CRM_POOL_INTERVAL=0
 init_server
 start_server

@@ -5,7 +5,6 @@
 # previous owner, releasing, and the clear message when offline.
 . "$(dirname "$0")/lib_server.sh"
 
-S() { "$CRM_SERVER_BIN" "$@" --db "$T/server.db"; }
 export CRM_POOL_INTERVAL=0
 export CRM_NOW=2026-03-02T09:00:00Z
 init_server

@@ -7,7 +7,6 @@
 # CRM_NOW; the server is restarted at each step so its clock moves too.
 . "$(dirname "$0")/lib_server.sh"
 
-S() { "$CRM_SERVER_BIN" "$@" --db "$T/server.db"; }
 at() { # at ISO: the server runs at that time from now on
 	export CRM_NOW=$1
 	stop_server

@@ -12,7 +12,6 @@
 # change, every device is checked to take the incremental path next.
 . "$(dirname "$0")/lib_server.sh"
 
-S() { "$CRM_SERVER_BIN" "$@" --db "$T/server.db"; }
 export CRM_POOL_INTERVAL=0
 init_server
 echo carol-pw | S user add carol --role rep --team east >/dev/null

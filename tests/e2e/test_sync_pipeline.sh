@@ -12,7 +12,6 @@
 . "$(dirname "$0")/lib_server.sh"
 
 N=6200 # about 104,000 fields: three pulled pages or more
-S() { "$CRM_SERVER_BIN" "$@" --db "$T/server.db"; }
 pending() { laptop "$1" status --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["pending"])'; }
 jget() { python3 -c "import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])" "$1" "$2"; }
 # digest of every customer and activity as a replica or the server holds them

@@ -11,7 +11,6 @@
 # eviction show up in search too.
 . "$(dirname "$0")/lib_server.sh"
 
-S() { "$CRM_SERVER_BIN" "$@" --db "$T/server.db"; }
 # search LAPTOP QUERY: how many customers `crm search` lists
 search() {
 	laptop "$1" --json search "$2" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))'
