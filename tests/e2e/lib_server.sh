@@ -100,6 +100,16 @@ login() {
 	echo "$user-pw" | laptop "$name" login --server "$URL" --user "$user" --device "$name" "$@" >/dev/null
 }
 
+# sync_fails LAPTOP OUTFILE WHAT PATTERN: crm sync on LAPTOP must fail (WHAT names the
+# case) and say PATTERN; its output stays in OUTFILE. Test hooks go before it as
+# environment: CRM_TEST_DROP_RESPONSE=2 sync_fails ...
+sync_fails() {
+	if laptop "$1" sync >"$2" 2>&1; then
+		fail "$3: crm sync should have failed"
+	fi
+	grep -q "$4" "$2" || fail "$3: the failure does not say \"$4\": $(cat "$2")"
+}
+
 sync_ok() {
 	laptop "$1" sync >"$T/last-sync.out" 2>&1 || { cat "$T/last-sync.out" >&2; fail "crm sync on $1 failed"; }
 }
