@@ -201,6 +201,14 @@ static bool batch_failed(const struct srv_app *app, const char *device, const ch
 	return false;
 }
 
+/* Under write_lock: batch is being tried again, so an old failure of it no longer counts. */
+static void forget_failed(struct srv_app *app, const char *device, const char *batch)
+{
+	for (size_t i = 0; i < SRV_FAILED_BATCHES; i++)
+		if (strcmp(app->failed[i].device, device) == 0 && strcmp(app->failed[i].batch, batch) == 0)
+			app->failed[i].batch[0] = '\0';
+}
+
 /* Under write_lock: a batch that will not be stored, for those waiting on it. */
 static void note_failed(struct srv_app *app, const char *device, const char *batch)
 {
@@ -346,8 +354,17 @@ void srv_route_sync(void *ctx, struct srv_req *req, struct srv_resp *resp)
 	crm_error_clear(&err);
 	if (!srv_authenticate(app, req, resp, &who))
 		return;
-	if (!read_envelope(req->json, &e, resp))
+	if (!read_envelope(req->json, &e, resp)) {
+		/* A batch named in a refused envelope will not be stored: those after it stop waiting. */
+		const cJSON *b = cJSON_GetObjectItemCaseSensitive(req->json, "batch");
+
+		if (cJSON_IsString(b) && b->valuestring[0] && strlen(b->valuestring) <= MAX_BATCH_ID) {
+			pthread_mutex_lock(&app->write_lock);
+			note_failed(app, who.device.id, b->valuestring);
+			pthread_mutex_unlock(&app->write_lock);
+		}
 		return;
+	}
 	if (srv_handout_init(&so) != CRM_OK) {
 		rc = crm_fail(&err, CRM_ENOMEM, "out of memory");
 		goto out;
@@ -368,6 +385,8 @@ void srv_route_sync(void *ctx, struct srv_req *req, struct srv_resp *resp)
 	}
 	pthread_mutex_lock(&app->write_lock);
 	locked = true;
+	if (e.batch)
+		forget_failed(app, who.device.id, e.batch);
 	if (push.nrows && e.after && !wait_after(app, who.device.id, &e, resp, &rc, &err))
 		goto done;
 	if (rc == CRM_OK)
@@ -496,8 +515,11 @@ answer:
 	resp->json = o;
 	o = NULL;
 out:
-	if (locked)
+	if (locked) {
 		srv_db_rollback(app->writer.db);
+		/* what the duplicate check's worker added for this push goes with it */
+		srv_dedup_push_end(app->dedup, false);
+	}
 	if (rc != CRM_OK)
 		err_resp(resp, rc, &err);
 done:
