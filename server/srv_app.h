@@ -33,7 +33,7 @@ struct srv_failed_batch {
 	char batch[65];
 };
 
-#define SRV_FAILED_BATCHES 32
+#define SRV_FAILED_BATCHES 256
 
 struct srv_app {
 	struct srv_db writer;
@@ -67,7 +67,6 @@ struct srv_app {
 	sqlite3 *ckpt_db;
 };
 
-#define SRV_CHECKPOINT_PAGES 8192
 
 /* Opens the writer (migrating the file) and nreaders reader connections. */
 enum crm_err srv_app_open(struct srv_app *app, const char *path, size_t nreaders,

@@ -265,7 +265,7 @@ enum crm_err srv_db_open(const char *path, unsigned mode, struct srv_db *out,
 	 * sync commits in between is copied back once.
 	 */
 	if (rc == CRM_OK)
-		rc = exec(out->db, "PRAGMA wal_autocheckpoint = 8192", err);
+		sqlite3_wal_autocheckpoint(out->db, SRV_CHECKPOINT_PAGES);
 	if (rc != CRM_OK)
 		goto out;
 	if (!(mode & SRV_DB_CREATE) && !initialized(out->db)) {

@@ -17,6 +17,9 @@
 #include "crm_err.h"
 #include "sync.h"
 
+/* WAL pages after which the server checkpoints (32 MB; srv_app hands it to a thread). */
+#define SRV_CHECKPOINT_PAGES 8192
+
 enum srv_db_mode {
 	SRV_DB_CREATE = 1 << 0, /* make the file if missing (init) */
 	SRV_DB_SYNC = 1 << 1,   /* open the replication core too (init, serve) */
