@@ -607,6 +607,8 @@ enum crm_err srv_dedup_settle(struct srv_dedup *d, sqlite3 *db, struct crm_error
 	}
 	free(list);
 	pending_clear(d);
+	if (rc != CRM_OK)
+		d->overflow = true; /* the rest was not brought up to date: rebuild at the next settle */
 	return rc;
 }
 
