@@ -724,6 +724,21 @@ out:
  * control character (C0 except tab and newline, DEL, C1) is refused. The text
  * is otherwise kept as typed: no NFKC, names stay as people wrote them.
  */
+const char *field_control_at(const char *s)
+{
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (*p < 0x20) {
+			if (*p == '\t' || *p == '\n' || (*p == '\r' && p[1] == '\n'))
+				continue;
+			return (const char *)p;
+		}
+		/* DEL; C1 controls U+0080..U+009F are C2 80..C2 9F */
+		if (*p == 0x7f || (*p == 0xc2 && p[1] >= 0x80 && p[1] < 0xa0))
+			return (const char *)p;
+	}
+	return NULL;
+}
+
 enum crm_err field_text(const char *field, const char *in, size_t max_bytes, char **out,
 			struct crm_error *err)
 {
@@ -738,17 +753,14 @@ enum crm_err field_text(const char *field, const char *in, size_t max_bytes, cha
 	n = strlen(in);
 	if (!crm_utf8_valid(in, n))
 		return crm_fail(err, CRM_EUTF8, "%s: the value is not valid UTF-8 text", field);
-	for (i = 0; i < n; i += len) {
-		utf8proc_int32_t cp = cp_at(in + i, &len);
+	{
+		const char *bad = field_control_at(in);
 
-		if (cp == '\r' && in[i + 1] == '\n')
-			continue;
-		if ((cp < 0x20 && cp != '\n' && cp != '\t') || cp == 0x7f ||
-		    (cp >= 0x80 && cp < 0xa0))
+		if (bad)
 			return crm_fail(err, CRM_EINVAL,
 					"%s \"%s\": contains a control character (U+%04X); only "
 					"text, tabs and line breaks are allowed",
-					field, show(in, v), (unsigned)cp);
+					field, show(in, v), (unsigned)cp_at(bad, &len));
 	}
 	trim_span(in, n, &start, &end);
 	t = malloc(end - start + 1);

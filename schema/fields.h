@@ -98,6 +98,13 @@ enum crm_err field_real(const char *field, const char *in, double min, double ma
 enum crm_err field_text(const char *field, const char *in, size_t max_bytes, char **out,
 			struct crm_error *err);
 
+/*
+ * The first character of valid UTF-8 text s that field_text refuses (a C0
+ * control other than tab, newline and a CR before a newline; DEL; a C1
+ * control), or NULL: one pass over the bytes, for checking every pushed value.
+ */
+const char *field_control_at(const char *s);
+
 /* Chinese resident id number (18 chars, ISO 7064 MOD 11-2 check) upper-cased. */
 enum crm_err field_id_number(const char *field, const char *in, char out[19],
 			     struct crm_error *err);

@@ -332,26 +332,6 @@ static enum crm_err canonical(const struct schema_column *c, const char *s, stru
 	return rc;
 }
 
-/*
- * Does valid UTF-8 text s hold a character field_text refuses: C0 controls
- * but tab, newline and a CR before a newline; DEL; C1 controls (U+0080 to
- * U+009F, encoded C2 80 to C2 9F)? One pass over the bytes, no decoding: a
- * server checks every pushed text field this way.
- */
-static bool has_control(const char *s)
-{
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		if (*p < 0x20) {
-			if (*p == '\t' || *p == '\n' || (*p == '\r' && p[1] == '\n'))
-				continue;
-			return true;
-		}
-		if (*p == 0x7f || (*p == 0xc2 && p[1] >= 0x80 && p[1] < 0xa0))
-			return true;
-	}
-	return false;
-}
-
 enum crm_err schema_value_check(const struct schema_column *c, const struct schema_value *v,
 				struct crm_error *err)
 {
@@ -403,7 +383,7 @@ enum crm_err schema_value_check(const struct schema_column *c, const struct sche
 			return crm_fail(err, CRM_ETOOBIG, "%s: longer than %lld bytes", c->name,
 					(long long)(c->max > 0 ? c->max : TEXT_MAX));
 		/* the control characters field_text refuses (terminal escapes); it says which */
-		if (!has_control(v->s))
+		if (!field_control_at(v->s))
 			return CRM_OK;
 		rc = field_text(c->name, v->s, SIZE_MAX, &t, err);
 		free(t);
