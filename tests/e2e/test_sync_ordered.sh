@@ -118,6 +118,25 @@ if st4 != 409 or a4.get("error") != "order":
 if "ord-4" in stored() or "ord-3" in stored():
     fail("a batch out of order was stored: %r" % stored())
 
+# --- the batch before is refused for its envelope: the one after it is refused at once too
+b6 = envelope("ord-6", b4["push"], after="ord-5")
+res = {}
+t = threading.Thread(target=lambda: res.update(b6=post(b6)))
+t.start()
+time.sleep(0.5)
+bad5 = envelope("ord-5", b1["push"], after="ord-2")
+bad5["cursor"] = 5  # a number, not a decimal string: the envelope is refused
+st5, a5 = post(bad5)
+if st5 != 422:
+    fail("an envelope with a numeric cursor: expected 422, got %d %r" % (st5, a5))
+t0 = time.time()
+t.join(30)
+if t.is_alive() or time.time() - t0 > 10:
+    fail("the batch after one refused for its envelope still waits")
+st6, a6 = res["b6"]
+if st6 != 409 or a6.get("error") != "order":
+    fail("the batch after a refused envelope: expected 409 order, got %d %r" % (st6, a6))
+
 # --- bad members
 for body, what in ((dict(envelope("x-1", [], after="ord-2")), "after without a push"),
                    (dict(envelope("x-2", b1["push"], after=""), ), "an empty after"),
