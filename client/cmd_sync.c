@@ -505,15 +505,11 @@ static enum crm_err settle_conflicts(struct replica *rep, struct crm_error *err)
 #define SEARCH_BULK_FIELDS 10000 /* a first page at least this large suspends the triggers */
 
 /*
- * Applies one answer in one transaction: the outbox acknowledgement, the page
- * of changes, the conflicts, the evictions, and the new cursor and ack, so an
- * interruption anywhere leaves the replica where it was.
- */
-/*
- * Stores an answer in one transaction: the pushed batch acknowledged (up to
- * upto), the page, conflicts and evictions applied, the cursor and ack moved.
- * A push sent alone (pull false) moves neither: its answer carries receipts,
- * notices and evictions of refused rows only.
+ * Stores an answer in one transaction, so an interruption anywhere leaves the
+ * replica where it was: the pushed batch acknowledged (up to upto), the page,
+ * conflicts and evictions applied, the cursor and ack moved. A push sent
+ * alone (pull false) moves neither: its answer carries receipts, notices and
+ * evictions of refused rows only.
  */
 static enum crm_err apply_answer(struct replica *rep, const cJSON *ans, bool pushed, int64_t upto,
 				 bool pull, struct summary *sum, bool *more, struct crm_error *err)
@@ -640,35 +636,36 @@ static enum crm_err hook_fail(const struct hooks *hk, const struct summary *sum,
  * The next batch is collected past the newest on the wire while that one
  * flies; answers land and are stored strictly in order. After an error the
  * batch still on the wire is landed and dropped: the next sync sends both
- * again under the same batch ids (replays). r[0] holds the first batch,
- * collected; on return nothing flies and both rounds are released.
+ * again under the same batch ids (replays). first holds the first batch,
+ * collected, spare is empty; on return nothing flies and both are released.
  */
 static enum crm_err push_ahead(struct replica *rep, struct http_client *h, const char *token,
 			       bool progress, size_t push_fields, const struct hooks *hk,
-			       struct summary *sum, struct round *r, struct crm_error *err)
+			       struct summary *sum, struct round *first, struct round *spare,
+			       struct crm_error *err)
 {
-	struct round *fly[2] = {&r[0], NULL};
+	struct round *fly[2] = {first, NULL};
 	size_t nfly = 1;
 	int64_t cursor = state_i64(rep, "cursor"), ack = state_i64(rep, "ack");
-	enum crm_err rc = round_envelope(rep, &r[0], cursor, ack, NULL, true, err);
+	enum crm_err rc = round_envelope(rep, first, cursor, ack, NULL, true, err);
 
 	if (rc != CRM_OK) {
-		round_release(&r[0]);
+		round_release(first);
 		return rc;
 	}
-	round_launch(&r[0], &h[0], token, progress);
+	round_launch(first, &h[0], token, progress);
 	while (nfly > 0) {
 		struct round *o, *newest = fly[nfly - 1];
 		bool more = false;
 
 		if (rc == CRM_OK && nfly == 1 && newest->more_out) {
-			struct round *f = newest == &r[0] ? &r[1] : &r[0];
+			struct round *f = newest == first ? spare : first;
 
 			rc = round_collect(rep, newest->upto, push_fields, f, err);
 			if (rc == CRM_OK && f->pushed)
 				rc = round_envelope(rep, f, cursor, ack, newest->batch, true, err);
 			if (rc == CRM_OK && f->pushed) {
-				round_launch(f, &h[f - r], token, progress);
+				round_launch(f, &h[f == first ? 0 : 1], token, progress);
 				fly[nfly++] = f;
 			} else {
 				round_release(f);
@@ -698,6 +695,29 @@ static enum crm_err push_ahead(struct replica *rep, struct http_client *h, const
 		fly[1] = NULL;
 		nfly--;
 	}
+	return rc;
+}
+
+/*
+ * The next round trip's request, in cur (spare empty): the outbox past what
+ * the server acknowledged, and the cursor and ack. An outbox of more than one
+ * batch is pushed first, two batches on the wire (push_ahead); then cur holds
+ * what is left, usually nothing to push.
+ */
+static enum crm_err next_round(struct replica *rep, struct http_client *h, const char *token,
+			       bool progress, size_t push_fields, const struct hooks *hk,
+			       struct summary *sum, struct round *cur, struct round *spare,
+			       struct crm_error *err)
+{
+	enum crm_err rc = round_collect(rep, 0, push_fields, cur, err);
+
+	if (rc == CRM_OK && cur->pushed && cur->more_out)
+		rc = push_ahead(rep, h, token, progress, push_fields, hk, sum, cur, spare, err);
+	if (rc == CRM_OK && !cur->started) /* pushed by push_ahead: collected again */
+		rc = round_collect(rep, 0, push_fields, cur, err);
+	if (rc == CRM_OK)
+		rc = round_envelope(rep, cur, state_i64(rep, "cursor"), state_i64(rep, "ack"), NULL, false,
+				    err);
 	return rc;
 }
 
@@ -830,26 +850,14 @@ int cmd_sync(int argc, char **argv, struct cli_ctx *ctx)
 	if (rc == CRM_OK)
 		rc = count_open_conflicts(&rep, &sum.conflicts_before, &err);
 	if (rc == CRM_OK)
-		rc = round_collect(&rep, 0, push_fields, cur, &err);
-	if (rc == CRM_OK && cur->pushed && cur->more_out)
-		rc = push_ahead(&rep, h, token, progress, push_fields, &hooks, &sum, rounds, &err);
-	if (rc == CRM_OK && !cur->started) /* what push_ahead left: pushed, or collected again */
-		rc = round_collect(&rep, 0, push_fields, cur, &err);
-	if (rc == CRM_OK)
-		rc = round_envelope(&rep, cur, state_i64(&rep, "cursor"), state_i64(&rep, "ack"), NULL,
-				    false, &err);
+		rc = next_round(&rep, h, token, progress, push_fields, &hooks, &sum, cur, next, &err);
 	if (rc == CRM_OK)
 		round_launch(cur, &h[0], token, progress);
 	while (rc == CRM_OK) {
 		struct round *swap;
-		bool ahead = false, prefetch = false;
+		bool prefetch = false;
 		int64_t next_cursor = 0, answer_ack = -1;
 
-		/* While cur is on the wire: collect the batch after it. */
-		if (cur->pushed && cur->more_out) {
-			rc = round_collect(&rep, cur->upto, push_fields, next, &err);
-			ahead = rc == CRM_OK && next->pushed;
-		}
 		if (round_land(cur) != CRM_OK && rc == CRM_OK) {
 			rc = cur->rc;
 			err = cur->err;
@@ -891,20 +899,13 @@ int cmd_sync(int argc, char **argv, struct cli_ctx *ctx)
 			fprintf(stderr, "\rsync: pushed %zu, pulled %zu fields...", sum.pushed, sum.pulled);
 		if (rc != CRM_OK || !more)
 			break; /* a prefetched answer is dropped below */
-		/* The batch collected ahead read the replica before this answer. */
-		if (ahead && !round_answer_quiet(cur->ans))
-			ahead = false;
 		swap = cur;
 		cur = next;
 		next = swap;
 		round_release(next);
 		if (prefetch)
 			continue; /* already on the wire */
-		if (!ahead)
-			rc = round_collect(&rep, 0, push_fields, cur, &err);
-		if (rc == CRM_OK)
-			rc = round_envelope(&rep, cur, state_i64(&rep, "cursor"), state_i64(&rep, "ack"),
-					    NULL, false, &err);
+		rc = next_round(&rep, h, token, progress, push_fields, &hooks, &sum, cur, next, &err);
 		if (rc == CRM_OK)
 			round_launch(cur, &h[0], token, progress);
 	}

@@ -215,16 +215,3 @@ bool round_answer_i64(const cJSON *o, const char *key, int64_t *out)
 	*out = (int64_t)n;
 	return true;
 }
-
-/* An empty or missing array member. */
-static bool json_none(const cJSON *o, const char *key)
-{
-	const cJSON *a = cJSON_GetObjectItemCaseSensitive(o, key);
-
-	return !a || cJSON_GetArraySize(a) == 0;
-}
-
-bool round_answer_quiet(const cJSON *ans)
-{
-	return json_none(ans, "changes") && json_none(ans, "conflicts") && json_none(ans, "evict");
-}

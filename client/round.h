@@ -15,15 +15,9 @@
  *   naming the batch before it ("after"), and the server stores them in that
  *   order (docs/protocol.md, "Two batches on the wire"). The next batch is
  *   collected past the newest on the wire while the older one lands.
- * - Pushing the last batch (the serial loop): the next batch is collected,
- *   printed and deflated. The outbox
- *   starts at what the server acknowledged, and the batch on the wire is not
- *   acknowledged yet; so the next one is collected past the end of the one on
- *   the wire (sync_outbox_after), reading only. It is sent only if the answer of
- *   the batch before changed nothing it read (round_answer_quiet); otherwise
- *   it is collected again, as the serial loop would. Its batch id is made
- *   only once the answer before it has committed (round_envelope), so a batch
- *   replayed after a lost answer keeps its id.
+ *   A batch's id is made when its request is finished (round_envelope) and
+ *   kept, so a batch replayed after a lost answer keeps its id.
+ * - Pushing a single batch: nothing overlaps; it goes with the pull.
  * - Pulling, once nothing is left to push: when an answer says more remain and
  *   hands nothing out (its ack is the ack we sent), the next page is asked for
  *   (its cursor, the same ack) while this one is applied. If the apply fails,
@@ -108,8 +102,5 @@ enum crm_err round_land(struct round *r);
 
 /* A decimal string member of an answer as an int64 (false when missing or not a number). */
 bool round_answer_i64(const cJSON *o, const char *key, int64_t *out);
-
-/* The answer changes nothing a batch collected before it read: no changes, conflicts, evictions. */
-bool round_answer_quiet(const cJSON *ans);
 
 #endif
