@@ -433,6 +433,41 @@ static void test_many_column_sets(void **state)
 	tu_close(&many);
 }
 
+/*
+ * A row that is there without clocks, pushed whole with one value that breaks
+ * a CHECK: the insert fails on the CHECK before it meets the row; the bad
+ * field is refused, the others update the row, and each gets a clock row of
+ * its own (not the "" row of a row created whole at one version).
+ */
+static void test_existing_row_bad_value(void **state)
+{
+	struct tu_replica clock, r;
+	struct sync_changeset old, cs;
+	struct totals t;
+	char *lines[64];
+	size_t n = 0;
+
+	(void)state;
+	tu_open(&clock, ":memory:");
+	sync_changeset_init(&old);
+	add_customer(&old, "old0", sync_hlc_next(clock.s), SITE_A, "first", 0);
+	prepare(&r, &old);
+	sync_changeset_init(&cs);
+	add_customer(&cs, "there", sync_hlc_next(clock.s), SITE_A, "pushed", 7); /* deleted = 7 */
+	memset(&t, 0, sizeof t);
+	apply_into(&r, &cs, &t, lines, &n);
+	totals_close(&t, lines, n);
+	assert_string_equal(t.refused, "customers/there/deleted/invalid value;");
+	assert_int_equal(tu_int(r.db, "SELECT count(*) FROM customers WHERE id = 'there' AND name = 'pushed'"),
+			 1);
+	assert_int_equal(tu_int(r.db, "SELECT count(*) FROM sync_clock WHERE rid = 'there' AND col = ''"), 0);
+	assert_int_equal(tu_int(r.db, "SELECT count(*) FROM sync_clock WHERE rid = 'there'"), 7);
+	sync_changeset_release(&cs);
+	sync_changeset_release(&old);
+	tu_close(&clock);
+	tu_close(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -440,6 +475,7 @@ int main(void)
 		cmocka_unit_test(test_batched_small_variable_limit),
 		cmocka_unit_test(test_batched_rows_fire_other_triggers),
 		cmocka_unit_test(test_many_column_sets),
+		cmocka_unit_test(test_existing_row_bad_value),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
