@@ -134,6 +134,20 @@ const struct schema_column *schema_column_find(const struct schema_table *t, con
 	return NULL;
 }
 
+const struct schema_column *schema_column_find_next(const struct schema_table *t, const char *name,
+						    size_t *next)
+{
+	const struct schema_column *c;
+
+	if (*next < t->ncols && strcmp(t->cols[*next].name, name) == 0)
+		c = &t->cols[*next];
+	else
+		c = schema_column_find(t, name);
+	if (c)
+		*next = (size_t)(c - t->cols) + 1;
+	return c;
+}
+
 void schema_value_release(struct schema_value *v)
 {
 	if (v->type == SV_TEXT)

@@ -68,6 +68,13 @@ const struct schema_table *schema_table_find(const char *name);
 /* The column called name in t, or NULL. */
 const struct schema_column *schema_column_find(const struct schema_table *t, const char *name);
 
+/*
+ * schema_column_find, trying column *next first (the fields of a row come in
+ * schema order as a rule); on a hit *next moves past the column found.
+ */
+const struct schema_column *schema_column_find_next(const struct schema_table *t, const char *name,
+						    size_t *next);
+
 /* A typed value as stored in SQLite. */
 enum schema_vtype { SV_NULL, SV_INT, SV_REAL, SV_TEXT };
 struct schema_value {

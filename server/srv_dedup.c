@@ -1895,17 +1895,9 @@ static void input_map(signed char map[NCOLS_MAX])
 static int col_at(const char *col, size_t *next)
 {
 	const struct schema_table *t = ctab();
-	const struct schema_column *c;
+	const struct schema_column *c = schema_column_find_next(t, col, next);
 
-	/* Fields come in schema order as a rule: the next column first. */
-	if (*next < t->ncols && strcmp(t->cols[*next].name, col) == 0)
-		c = &t->cols[*next];
-	else
-		c = schema_column_find(t, col);
-	if (!c)
-		return -1;
-	*next = (size_t)(c - t->cols) + 1;
-	return (int)(c - t->cols);
+	return c ? (int)(c - t->cols) : -1;
 }
 
 /* The match input of a pushed row: its identifying values (absent ones NULL, as stored). */

@@ -312,13 +312,7 @@ static enum crm_err check_field(void *ctx, const struct sync_row *row, const str
 		pc->next_col = 0;
 	}
 	t = pc->last_table;
-	c = NULL;
-	if (t && pc->next_col < t->ncols && strcmp(t->cols[pc->next_col].name, f->col) == 0)
-		c = &t->cols[pc->next_col];
-	else if (t)
-		c = schema_column_find(t, f->col);
-	if (c)
-		pc->next_col = (size_t)(c - t->cols) + 1;
+	c = t ? schema_column_find_next(t, f->col, &pc->next_col) : NULL;
 	if (!c)
 		return crm_fail(err, CRM_EINVAL, "unknown column %s.%s", row->table, f->col);
 	if (strcmp(c->name, "id") == 0)
