@@ -498,6 +498,36 @@ static int prepare_group(sqlite3 *db, const char *head, const char *tuple, size_
 	return sqlite3_prepare_v2(db, sql, -1, st, NULL);
 }
 
+/* A multi-row INSERT "head tuple, tuple, ..." run group by group; the full group's statement kept. */
+struct group_insert {
+	const char *head, *tuple;
+	sqlite3_stmt *full; /* INSERT_GROUP tuples, prepared on first use */
+};
+
+/* The statement for a group of k rows (NULL on failure); give it back with group_done. */
+static sqlite3_stmt *group_stmt(struct group_insert *g, sqlite3 *db, size_t k)
+{
+	sqlite3_stmt *st = NULL;
+
+	if (k == INSERT_GROUP) {
+		if (!g->full)
+			prepare_group(db, g->head, g->tuple, k, &g->full);
+		return g->full;
+	}
+	prepare_group(db, g->head, g->tuple, k, &st);
+	return st;
+}
+
+static void group_done(struct group_insert *g, sqlite3_stmt *st)
+{
+	if (st == g->full) {
+		sqlite3_reset(st);
+		sqlite3_clear_bindings(st);
+	} else {
+		sqlite3_finalize(st);
+	}
+}
+
 /* One srv_ownership row of a new customer: who owns it and why. */
 struct audit_row {
 	const char *customer, *owner, *reason;
@@ -507,23 +537,18 @@ struct audit_row {
 static enum crm_err audit_created(sqlite3 *db, const struct audit_row *a, size_t n, const char *by,
 				  struct crm_error *err)
 {
-	static const char head[] = "INSERT INTO srv_ownership (customer_id, old_owner, new_owner, by_user,"
-				   " reason, at) VALUES ";
-	sqlite3_stmt *full = NULL;
+	struct group_insert g = {"INSERT INTO srv_ownership (customer_id, old_owner, new_owner, by_user,"
+				 " reason, at) VALUES ",
+				 "(?, NULL, ?, ?, ?, ?)", NULL};
 	enum crm_err rc = CRM_OK;
 	size_t k;
 
 	for (size_t i = 0; i < n && rc == CRM_OK; i += k) {
-		sqlite3_stmt *st = NULL;
+		sqlite3_stmt *st;
 		int p = 1;
 
 		k = n - i < INSERT_GROUP ? n - i : INSERT_GROUP;
-		if (k == INSERT_GROUP && !full)
-			prepare_group(db, head, "(?, NULL, ?, ?, ?, ?)", k, &full);
-		if (k == INSERT_GROUP)
-			st = full;
-		else
-			prepare_group(db, head, "(?, NULL, ?, ?, ?, ?)", k, &st);
+		st = group_stmt(&g, db, k);
 		if (!st) {
 			rc = crm_fail(err, CRM_EDB, "audit: %s", sqlite3_errmsg(db));
 			break;
@@ -537,14 +562,9 @@ static enum crm_err audit_created(sqlite3 *db, const struct audit_row *a, size_t
 		}
 		if (sqlite3_step(st) != SQLITE_DONE)
 			rc = crm_fail(err, CRM_EDB, "audit: %s", sqlite3_errmsg(db));
-		if (st == full) {
-			sqlite3_reset(st);
-			sqlite3_clear_bindings(st);
-		} else {
-			sqlite3_finalize(st);
-		}
+		group_done(&g, st);
 	}
-	sqlite3_finalize(full);
+	sqlite3_finalize(g.full);
 	return rc;
 }
 
@@ -651,15 +671,15 @@ cJSON *srv_evict_entry(const char *table, const char *id)
 static enum crm_err mark_own(sqlite3 *db, const char *device, const struct sync_changeset *cs,
 			     const struct row_decision *dec, struct crm_error *err)
 {
-	static const char head[] = "INSERT OR IGNORE INTO srv_scope (device_id, customer_id, in_scope, gen)"
-				   " VALUES ";
-	sqlite3_stmt *full = NULL;
+	struct group_insert g = {"INSERT OR IGNORE INTO srv_scope (device_id, customer_id, in_scope, gen)"
+				 " VALUES ",
+				 "(?1, ?, 1, 0)", NULL};
 	const char *ids[INSERT_GROUP];
 	enum crm_err rc = CRM_OK;
 	size_t n = 0;
 
 	for (size_t i = 0; i <= cs->nrows && rc == CRM_OK; i++) {
-		sqlite3_stmt *st = NULL;
+		sqlite3_stmt *st;
 
 		if (i < cs->nrows) {
 			if (dec[i].refused || dec[i].existed || strcmp(cs->rows[i].table, "customers") != 0)
@@ -670,13 +690,7 @@ static enum crm_err mark_own(sqlite3 *db, const char *device, const struct sync_
 		}
 		if (n == 0)
 			break;
-		/* A full group, or the rest at the end. */
-		if (n == INSERT_GROUP && !full)
-			prepare_group(db, head, "(?1, ?, 1, 0)", n, &full);
-		if (n == INSERT_GROUP)
-			st = full;
-		else
-			prepare_group(db, head, "(?1, ?, 1, 0)", n, &st);
+		st = group_stmt(&g, db, n); /* a full group, or the rest at the end */
 		if (!st) {
 			rc = crm_fail(err, CRM_EDB, "scope: %s", sqlite3_errmsg(db));
 			break;
@@ -686,15 +700,10 @@ static enum crm_err mark_own(sqlite3 *db, const char *device, const struct sync_
 			sqlite3_bind_text(st, (int)k + 2, ids[k], -1, SQLITE_STATIC);
 		if (sqlite3_step(st) != SQLITE_DONE)
 			rc = crm_fail(err, CRM_EDB, "scope: %s", sqlite3_errmsg(db));
-		if (st == full) {
-			sqlite3_reset(st);
-			sqlite3_clear_bindings(st);
-		} else {
-			sqlite3_finalize(st);
-		}
+		group_done(&g, st);
 		n = 0;
 	}
-	sqlite3_finalize(full);
+	sqlite3_finalize(g.full);
 	return rc;
 }
 
